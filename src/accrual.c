@@ -1,0 +1,650 @@
+/*
+ * accrual.c
+ *		Earning points on orders: the rule engine's evaluation of an order,
+ *		and posting the result to the ledger in the order's transaction.
+ *
+ * Points are computed in millionths of a point with 128-bit integers, summed
+ * per order, rounded once by the program's rounding mode, and then spread
+ * back over the lines (largest remainder) so that returns can take back
+ * exactly what each line earned.
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/timestamp.h"
+
+#include "accrual.h"
+#include "accrual_engine.h"
+#include "errcodes.h"
+#include "ids.h"
+#include "ledger.h"
+#include "money.h"
+#include "rules.h"
+#include "spi_util.h"
+
+#ifndef HAVE_INT128
+#error "pg_loyalty needs a compiler with 128-bit integers"
+#endif
+
+#define MICRO_PER_POINT		INT64CONST(1000000)
+#define MICRO_PER_HUNDREDTH INT64CONST(10000)
+
+static SPIPlanPtr MemberPlan = NULL;
+static SPIPlanPtr EnrollPlan = NULL;
+static SPIPlanPtr PostEarnPlan = NULL;
+static SPIPlanPtr ExistingOrderPlan = NULL;
+
+/* a / b rounded half away from zero (b > 0) */
+static int128
+DivRound(int128 a, int128 b)
+{
+	int128		q = a / b;
+	int128		r = a % b;
+
+	if (r < 0)
+		r = -r;
+	if (2 * r >= b)
+		q += (a < 0) ? -1 : 1;
+	return q;
+}
+
+/* Whether a text[]-like list holds value */
+static bool
+ListHas(char **items, int n, const char *value)
+{
+	int			i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(items[i], value) == 0)
+			return true;
+	return false;
+}
+
+/* Whether an optional scope value matches (NULL scope matches anything) */
+static bool
+ScopeMatches(const char *scope, const char *value)
+{
+	return scope == NULL || (value != NULL && strcmp(scope, value) == 0);
+}
+
+/* Whether a rule's order-level conditions hold for this order and member */
+static bool
+RuleAppliesToOrder(const EarnRule *r, const AccrualOrder *order, const MemberInfo *m)
+{
+	if (order->ordered_at < r->valid_from || order->ordered_at >= r->valid_to)
+		return false;
+	if (!ScopeMatches(r->branch, order->branch) || !ScopeMatches(r->channel, order->channel))
+		return false;
+	if (r->customer_group && !ListHas(m->groups, m->ngroups, r->customer_group))
+		return false;
+	if (r->card_series && !ListHas(m->series, m->nseries, r->card_series))
+		return false;
+	return order->total >= r->min_bill;
+}
+
+/* Millionths of a point a rule gives a line */
+static int128
+RuleMicroPoints(const EarnRule *r, const ProgramConfig *prog, const AccrualLine *line)
+{
+	switch (r->kind)
+	{
+		case RULE_PERCENT:
+			/* amount/100 * (percent/10^4)/100 / (point_value/100) points */
+			return DivRound((int128) line->amount * r->percent, (int128) prog->point_value);
+		case RULE_PER_AMOUNT:
+			return DivRound((int128) line->amount * r->points * MICRO_PER_HUNDREDTH, (int128) r->per_amount);
+		case RULE_PER_QUANTITY:
+			/* quantity in thousandths, points in hundredths */
+			return (int128) line->quantity * r->points * 10;
+		case RULE_PER_ORDER:
+		case RULE_EXCLUDE:
+			return 0;
+	}
+	return 0;
+}
+
+/* Find the rule that decides a line: the first match in precedence order */
+static const EarnRule *
+LineRule(const ProgramConfig *prog, const AccrualOrder *order, const MemberInfo *m,
+		 const AccrualLine *line)
+{
+	int			i;
+
+	for (i = 0; i < prog->nrules; i++)
+	{
+		const EarnRule *r = &prog->rules[i];
+
+		if (r->kind == RULE_PER_ORDER)
+			continue;
+		if (!ScopeMatches(r->item_sku, line->sku) || !ScopeMatches(r->item_group, line->item_group))
+			continue;
+		if (line->unit_price < r->min_item_price)
+			continue;
+		if (RuleAppliesToOrder(r, order, m))
+			return r;
+	}
+	return NULL;
+}
+
+/* The per-visit rule of an order, if any */
+static const EarnRule *
+VisitRule(const ProgramConfig *prog, const AccrualOrder *order, const MemberInfo *m)
+{
+	int			i;
+
+	for (i = 0; i < prog->nrules; i++)
+		if (prog->rules[i].kind == RULE_PER_ORDER && RuleAppliesToOrder(&prog->rules[i], order, m))
+			return &prog->rules[i];
+	return NULL;
+}
+
+/* Why an order as a whole earns nothing, or NULL when it may earn */
+static const char *
+OrderBlocked(const ProgramConfig *prog, const AccrualOrder *order, const MemberInfo *m)
+{
+	if (!prog->active)
+		return "program is not active";
+	if (!m->found)
+		return "customer is not a member";
+	if (strcmp(m->status, "active") != 0)
+		return "member is not active";
+	if (order->total < prog->min_bill)
+		return "bill is under the program's minimum";
+	if (order->bill_discount > 0 && !prog->earn_with_bill_discount)
+		return "bill has a bill discount";
+	if (order->paid_with_points > 0 && !prog->earn_on_points_paid)
+		return "bill was paid with points";
+	return NULL;
+}
+
+/* Why a line earns nothing before any rule is considered, or NULL */
+static const char *
+LineBlocked(const ProgramConfig *prog, const AccrualLine *line)
+{
+	if (line->is_service && !prog->services_earn)
+		return "services do not earn";
+	if (line->discount > 0 && !prog->earn_on_discounted_items)
+		return "discounted item";
+	if (line->unit_price < prog->min_item_price)
+		return "under the minimum item price";
+	return NULL;
+}
+
+/* Round an order's millionths of points to hundredths by the program's mode */
+static Points
+RoundOrderPoints(int128 micro, PointsRoundMode mode)
+{
+	int128		whole;
+
+	switch (mode)
+	{
+		case POINTS_ROUND_KEEP:
+			return (Points) DivRound(micro, MICRO_PER_HUNDREDTH);
+		case POINTS_ROUND_DOWN:
+			whole = micro / MICRO_PER_POINT;
+			break;
+		case POINTS_ROUND_UP:
+			whole = (micro + MICRO_PER_POINT - 1) / MICRO_PER_POINT;
+			break;
+		default:
+			whole = DivRound(micro, MICRO_PER_POINT);
+			break;
+	}
+	return (Points) (whole * POINTS_SCALE);
+}
+
+/* Spread total over weights by largest remainder; ties go to the earlier */
+static void
+Allocate(Points total, const int128 *weights, int n, Points *shares)
+{
+	int128		sum = 0;
+	int128	   *rest = palloc(sizeof(int128) * Max(n, 1));
+	Points		given = 0;
+	int			i;
+
+	for (i = 0; i < n; i++)
+		sum += weights[i];
+	for (i = 0; i < n; i++)
+	{
+		shares[i] = sum > 0 ? (Points) (((int128) total * weights[i]) / sum) : 0;
+		rest[i] = sum > 0 ? ((int128) total * weights[i]) % sum : 0;
+		given += shares[i];
+	}
+	while (sum > 0 && given < total)
+	{
+		int			best = 0;
+
+		for (i = 1; i < n; i++)
+			if (rest[i] > rest[best])
+				best = i;
+		shares[best] += 1;
+		rest[best] = -1;
+		given += 1;
+	}
+	pfree(rest);
+}
+
+/*
+ * Evaluate an order: which rule applies to each line and how many points
+ * each line and the visit earn.  Pure computation, no database access.
+ */
+void
+ComputeAccrual(const ProgramConfig *prog, const AccrualOrder *order,
+			   const MemberInfo *m, AccrualComputation *c)
+{
+	int			n = order->nlines;
+	int128	   *weights = palloc0(sizeof(int128) * (n + 1));
+	Points	   *shares = palloc0(sizeof(Points) * (n + 1));
+	int128		total = 0;
+	int			i;
+
+	c->nlines = n;
+	c->lines = palloc0(sizeof(LineOutcome) * Max(n, 1));
+	c->order_reason = OrderBlocked(prog, order, m);
+	c->visit_rule = NULL;
+	c->main_rule_id = 0;
+	for (i = 0; i < n; i++)
+	{
+		LineOutcome *lo = &c->lines[i];
+
+		lo->reason = c->order_reason ? c->order_reason : LineBlocked(prog, &order->lines[i]);
+		if (lo->reason)
+			continue;
+		lo->rule = LineRule(prog, order, m, &order->lines[i]);
+		if (lo->rule == NULL)
+			lo->reason = "no rule applies";
+		else if (lo->rule->kind == RULE_EXCLUDE)
+			lo->reason = "excluded by rule";
+		else
+			weights[i] = RuleMicroPoints(lo->rule, prog, &order->lines[i]);
+	}
+	if (c->order_reason == NULL)
+	{
+		c->visit_rule = VisitRule(prog, order, m);
+		if (c->visit_rule)
+			weights[n] = (int128) c->visit_rule->points * MICRO_PER_HUNDREDTH;
+	}
+
+	/* Bills partly paid with points earn on the part paid in money */
+	if (order->paid_with_points > 0 && order->total > 0)
+		for (i = 0; i <= n; i++)
+			weights[i] = DivRound(weights[i] * (order->total - Min(order->paid_with_points, order->total)),
+								  order->total);
+
+	for (i = 0; i <= n; i++)
+		total += weights[i];
+	if (total / MICRO_PER_HUNDREDTH > PG_INT64_MAX / 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("points earned by order \"%s\" are out of range", order->document)));
+	c->total = RoundOrderPoints(total, prog->rounding);
+	Allocate(c->total, weights, n + 1, shares);
+	for (i = 0; i < n; i++)
+	{
+		c->lines[i].points = shares[i];
+		if (c->lines[i].rule && (c->main_rule_id == 0 || shares[i] > 0))
+			if (c->main_rule_id == 0 || weights[i] > 0)
+				c->main_rule_id = c->main_rule_id ? c->main_rule_id : c->lines[i].rule->rule_id;
+	}
+	c->visit_points = shares[n];
+	if (c->main_rule_id == 0 && c->visit_rule)
+		c->main_rule_id = c->visit_rule->rule_id;
+	pfree(weights);
+	pfree(shares);
+}
+
+/* Copy a text[] Datum into a C string array */
+static void
+TextArrayToList(Datum arr, char ***items, int *n)
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	int			count;
+	int			i;
+	int			k = 0;
+
+	deconstruct_array(DatumGetArrayTypeP(arr), TEXTOID, -1, false, TYPALIGN_INT,
+					  &elems, &nulls, &count);
+	*items = palloc(sizeof(char *) * Max(count, 1));
+	for (i = 0; i < count; i++)
+		if (!nulls[i])
+			(*items)[k++] = TextDatumGetCString(elems[i]);
+	*n = k;
+}
+
+/* Look a customer up in a program; enroll when the program says so */
+void
+ResolveMember(const ProgramConfig *prog, const char *customer_key, MemberInfo *m)
+{
+	Oid			types[3] = {INT8OID, TEXTOID, BOOLOID};
+	Datum		values[3];
+	bool		isnull;
+	HeapTuple	t;
+	TupleDesc	d;
+	Datum		v;
+
+	memset(m, 0, sizeof(*m));
+	if (customer_key == NULL)
+		return;
+	LoyaltyPlan(&MemberPlan,
+				"SELECT m.member_id, m.status, m.groups, CASE WHEN $3 THEN ARRAY("
+				"SELECT DISTINCT c.series FROM loyalty.card c WHERE c.member_id = m.member_id "
+				"AND c.status = 'active' AND c.series IS NOT NULL) END "
+				"FROM loyalty.member_key k JOIN loyalty.member m ON m.member_id = k.member_id "
+				"WHERE k.program_id = $1 AND k.customer_key = $2",
+				3, types);
+	values[0] = Int64GetDatum(prog->program_id);
+	values[1] = CStringGetTextDatum(customer_key);
+	values[2] = BoolGetDatum(prog->uses_card_series);
+	LoyaltyExec(MemberPlan, values, NULL, true, 1);
+	if (SPI_processed == 0)
+	{
+		Oid			etypes[2] = {TEXTOID, TEXTOID};
+		Datum		ev[2];
+
+		if (prog->unknown_customer == UNKNOWN_CUSTOMER_IGNORE)
+			return;
+		if (prog->unknown_customer == UNKNOWN_CUSTOMER_ERROR)
+			ereport(ERROR,
+					(errcode(ERRCODE_LOYALTY_UNKNOWN_MEMBER),
+					 errmsg("customer \"%s\" is not a member of loyalty program \"%s\"",
+							customer_key, prog->code),
+					 errhint("Enroll the customer with loyalty.enroll(), or set the program's unknown_customer to 'ignore' or 'enroll'.")));
+		LoyaltyPlan(&EnrollPlan, "SELECT loyalty.enroll($1, $2)", 2, etypes);
+		ev[0] = CStringGetTextDatum(prog->code);
+		ev[1] = CStringGetTextDatum(customer_key);
+		LoyaltyExec(EnrollPlan, ev, NULL, false, 1);
+		LoyaltyExec(MemberPlan, values, NULL, false, 1);
+		if (SPI_processed == 0)
+			elog(ERROR, "enrolled customer \"%s\" was not found", customer_key);
+	}
+	t = SPI_tuptable->vals[0];
+	d = SPI_tuptable->tupdesc;
+	m->found = true;
+	m->member_id = DatumGetInt64(SPI_getbinval(t, d, 1, &isnull));
+	m->status = SPI_getvalue(t, d, 2);
+	TextArrayToList(SPI_getbinval(t, d, 3, &isnull), &m->groups, &m->ngroups);
+	v = SPI_getbinval(t, d, 4, &isnull);
+	if (!isnull)
+		TextArrayToList(v, &m->series, &m->nseries);
+}
+
+/* When a lot earned at earned_at expires under the program's lifetime */
+bool
+LotExpiry(const ProgramConfig *prog, TimestampTz earned_at, TimestampTz *expires_at)
+{
+	Datum		tz;
+	Datum		local;
+	const char *unit = NULL;
+	const char *step = NULL;
+
+	if (!prog->has_lifetime)
+		return false;
+	tz = CStringGetTextDatum(prog->time_zone);
+	local = DirectFunctionCall2(timestamptz_zone, tz, TimestampTzGetDatum(earned_at));
+	local = DirectFunctionCall2(timestamp_pl_interval, local, IntervalPGetDatum(&prog->lifetime));
+	if (strcmp(prog->expiry_rounding, "end_of_month") == 0)
+		unit = "month", step = "1 month";
+	else if (strcmp(prog->expiry_rounding, "end_of_quarter") == 0)
+		unit = "quarter", step = "3 months";
+	else if (strcmp(prog->expiry_rounding, "end_of_year") == 0)
+		unit = "year", step = "1 year";
+	if (unit)
+	{
+		Datum		iv = DirectFunctionCall3(interval_in, CStringGetDatum(step),
+										 ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
+
+		local = DirectFunctionCall2(timestamp_trunc, CStringGetTextDatum(unit), local);
+		local = DirectFunctionCall2(timestamp_pl_interval, local, iv);
+	}
+	*expires_at = DatumGetTimestampTz(DirectFunctionCall2(timestamp_zone, tz, local));
+	return true;
+}
+
+/* Build a one-dimensional array of the given element type */
+static Datum
+MakeArray(Datum *elems, bool *nulls, int n, Oid elemtype)
+{
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+	int			dims[1];
+	int			lbs[1] = {1};
+
+	get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
+	dims[0] = n;
+	return PointerGetDatum(construct_md_array(elems, nulls, n > 0 ? 1 : 0, dims, lbs,
+											  elemtype, typlen, typbyval, typalign));
+}
+
+/* Write the order, its lines, the earning entry, the lot and the balance in one statement */
+static bool
+PostEarn(const ProgramConfig *prog, const AccrualOrder *order, const MemberInfo *m,
+		 const AccrualComputation *c, int64 entry_id)
+{
+	Oid			points_type = LoyaltyTypeOid("points");
+	Oid			types[22] = {INT8OID, INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TIMESTAMPTZOID,
+		NUMERICOID, InvalidOid, InvalidOid, INT8OID, INT4ARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
+		InvalidOid, InvalidOid, InvalidOid, INT8ARRAYOID, INT8OID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT8OID};
+	Datum		values[22];
+	char		nulls[22];
+	int			n = order->nlines;
+	Datum	   *e_line = palloc(sizeof(Datum) * Max(n, 1));
+	Datum	   *e_sku = palloc(sizeof(Datum) * Max(n, 1));
+	Datum	   *e_group = palloc(sizeof(Datum) * Max(n, 1));
+	Datum	   *e_qty = palloc(sizeof(Datum) * Max(n, 1));
+	Datum	   *e_amount = palloc(sizeof(Datum) * Max(n, 1));
+	Datum	   *e_points = palloc(sizeof(Datum) * Max(n, 1));
+	Datum	   *e_rule = palloc(sizeof(Datum) * Max(n, 1));
+	bool	   *n_sku = palloc(sizeof(bool) * Max(n, 1));
+	bool	   *n_group = palloc(sizeof(bool) * Max(n, 1));
+	bool	   *n_rule = palloc(sizeof(bool) * Max(n, 1));
+	LedgerEntry e;
+	bool		isnull;
+	int			i;
+
+	types[8] = types[9] = points_type;
+	types[14] = types[15] = NUMERICARRAYOID;
+	types[16] = get_array_type(points_type);
+	LoyaltyPlan(&PostEarnPlan,
+				"WITH o AS ("
+				" INSERT INTO loyalty.member_order (member_id, program_id, source, document, branch,"
+				"  channel, ordered_at, amount, points, entry_id)"
+				" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, CASE WHEN $9 <> 0 THEN $11 END)"
+				" ON CONFLICT DO NOTHING RETURNING member_id),"
+				" ln AS ("
+				" INSERT INTO loyalty.member_order_line (member_id, program_id, source, document, line_no,"
+				"  sku, item_group, quantity, amount, points, rule_id)"
+				" SELECT $1, $2, $3, $4, u.* FROM o, unnest($12, $13, $14, $15, $16, $17, $18) AS u),"
+				" e AS ("
+				" INSERT INTO loyalty.ledger (member_id, entry_id, program_id, kind, amount, source,"
+				"  document, branch, rule_id, created_at, expires_at, checksum)"
+				" SELECT $1, $11, $2, 'earn', $9, $3, $4, $5, $19, $20, $21, $22 FROM o WHERE $9 <> 0),"
+				" b AS ("
+				" INSERT INTO loyalty.balance AS b (member_id, program_id, points, earned_total, orders,"
+				"  last_order_at, updated_at)"
+				" SELECT $1, $2, $9, $9, 1, $7, $20 FROM o"
+				" ON CONFLICT (member_id, program_id) DO UPDATE SET points = b.points + excluded.points,"
+				"  earned_total = b.earned_total + excluded.earned_total, orders = b.orders + 1,"
+				"  last_order_at = greatest(b.last_order_at, excluded.last_order_at),"
+				"  updated_at = excluded.updated_at"
+				" RETURNING b.points),"
+				" l AS ("
+				" INSERT INTO loyalty.lot (member_id, lot_id, program_id, earned, remaining, earned_at, expires_at)"
+				" SELECT $1, $11, $2, $9, greatest(0, least($9, b.points)), $7, $21 FROM b WHERE $9 > 0)"
+				" SELECT count(*) FROM o",
+				22, types);
+
+	for (i = 0; i < n; i++)
+	{
+		const AccrualLine *line = &order->lines[i];
+
+		e_line[i] = Int32GetDatum(line->line_no);
+		e_sku[i] = line->sku ? CStringGetTextDatum(line->sku) : (Datum) 0;
+		n_sku[i] = line->sku == NULL;
+		e_group[i] = line->item_group ? CStringGetTextDatum(line->item_group) : (Datum) 0;
+		n_group[i] = line->item_group == NULL;
+		e_qty[i] = DirectFunctionCall2(numeric_div,
+									   DirectFunctionCall1(int8_numeric, Int64GetDatum(line->quantity)),
+									   DirectFunctionCall1(int8_numeric, Int64GetDatum(1000)));
+		e_qty[i] = DirectFunctionCall2(numeric_round, e_qty[i], Int32GetDatum(3));
+		e_amount[i] = NumericGetDatum(MoneyToNumeric(line->amount));
+		e_points[i] = PointsGetDatum(c->lines[i].points);
+		e_rule[i] = Int64GetDatum(c->lines[i].rule ? c->lines[i].rule->rule_id : 0);
+		n_rule[i] = c->lines[i].rule == NULL;
+	}
+
+	memset(&e, 0, sizeof(e));
+	e.member_id = m->member_id;
+	e.entry_id = entry_id;
+	e.program_id = prog->program_id;
+	e.kind = "earn";
+	e.amount = c->total;
+	e.source = order->source;
+	e.document = order->document;
+	e.branch = order->branch;
+	e.rule_id = c->main_rule_id;
+	e.created_at = GetCurrentTransactionStartTimestamp();
+	e.has_expiry = LotExpiry(prog, order->ordered_at, &e.expires_at);
+
+	memset(nulls, ' ', sizeof(nulls));
+	values[0] = Int64GetDatum(m->member_id);
+	values[1] = Int64GetDatum(prog->program_id);
+	values[2] = CStringGetTextDatum(order->source);
+	values[3] = CStringGetTextDatum(order->document);
+	values[4] = LoyaltyTextOrNull(order->branch, &nulls[4]);
+	values[5] = LoyaltyTextOrNull(order->channel, &nulls[5]);
+	values[6] = TimestampTzGetDatum(order->ordered_at);
+	values[7] = NumericGetDatum(MoneyToNumeric(order->total));
+	values[8] = PointsGetDatum(c->total);
+	values[9] = PointsGetDatum(c->visit_points);
+	values[10] = Int64GetDatum(entry_id);
+	values[11] = MakeArray(e_line, NULL, n, INT4OID);
+	values[12] = MakeArray(e_sku, n_sku, n, TEXTOID);
+	values[13] = MakeArray(e_group, n_group, n, TEXTOID);
+	values[14] = MakeArray(e_qty, NULL, n, NUMERICOID);
+	values[15] = MakeArray(e_amount, NULL, n, NUMERICOID);
+	values[16] = MakeArray(e_points, NULL, n, points_type);
+	values[17] = MakeArray(e_rule, n_rule, n, INT8OID);
+	values[18] = Int64GetDatum(c->main_rule_id);
+	nulls[18] = c->main_rule_id ? ' ' : 'n';
+	values[19] = TimestampTzGetDatum(e.created_at);
+	values[20] = TimestampTzGetDatum(e.expires_at);
+	nulls[20] = e.has_expiry ? ' ' : 'n';
+	values[21] = Int64GetDatum(LedgerChecksum(&e));
+	LoyaltyExec(PostEarnPlan, values, nulls, false, 0);
+	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)) > 0;
+}
+
+/* A retried document: same amount returns the first result, else an error */
+static void
+ReplayOrder(const ProgramConfig *prog, const AccrualOrder *order, const MemberInfo *m,
+			AccrualResult *result)
+{
+	Oid			types[4] = {INT8OID, INT8OID, TEXTOID, TEXTOID};
+	Datum		values[4];
+	bool		isnull;
+	HeapTuple	t;
+	int64		amount;
+
+	LoyaltyPlan(&ExistingOrderPlan,
+				"SELECT amount, points, entry_id FROM loyalty.member_order "
+				"WHERE member_id = $1 AND program_id = $2 AND source = $3 AND document = $4",
+				4, types);
+	values[0] = Int64GetDatum(m->member_id);
+	values[1] = Int64GetDatum(prog->program_id);
+	values[2] = CStringGetTextDatum(order->source);
+	values[3] = CStringGetTextDatum(order->document);
+	LoyaltyExec(ExistingOrderPlan, values, NULL, false, 1);
+	if (SPI_processed != 1)
+		elog(ERROR, "order \"%s\" conflicted but is not there", order->document);
+	t = SPI_tuptable->vals[0];
+	amount = MoneyFromNumeric(DatumGetNumeric(SPI_getbinval(t, SPI_tuptable->tupdesc, 1, &isnull)), "amount");
+	if (amount != order->total)
+		ereport(ERROR,
+				(errcode(ERRCODE_LOYALTY_IDEMPOTENCY_CONFLICT),
+				 errmsg("order \"%s\" from source \"%s\" was already posted with a different amount",
+						order->document, order->source),
+				 errdetail("The first posting was for %s, this one is for %s.",
+						   SPI_getvalue(t, SPI_tuptable->tupdesc, 1),
+						   numeric_normalize(MoneyToNumeric(order->total))),
+				 errhint("A retry must repeat the original order; a changed order needs a new document id or a return.")));
+	result->points = DatumGetPoints(SPI_getbinval(t, SPI_tuptable->tupdesc, 2, &isnull));
+	result->entry_id = LoyaltyGetInt64(t, SPI_tuptable->tupdesc, 3, 0);
+	result->replayed = true;
+}
+
+/* Check an order's numbers before anything is written */
+void
+ValidateOrder(const AccrualOrder *order)
+{
+	int			i;
+
+	if (order->document == NULL || order->document[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("an order needs a document id")));
+	if (order->total < 0 || order->bill_discount < 0 || order->paid_with_points < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("order \"%s\" has a negative total, discount or points payment", order->document),
+				 errhint("A refund is recorded with loyalty.return_order(), not as a negative order.")));
+	for (i = 0; i < order->nlines; i++)
+	{
+		const AccrualLine *l = &order->lines[i];
+
+		if (l->quantity < 0 || l->unit_price < 0 || l->discount < 0 || l->amount < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("line %d of order \"%s\" has a negative quantity, price, discount or amount",
+							l->line_no, order->document),
+					 errhint("A returned item is recorded with loyalty.return_order().")));
+	}
+}
+
+/* Earn points for an order in the current transaction (idempotent per document) */
+void
+AccrueOrder(const AccrualOrder *order, AccrualResult *result)
+{
+	ProgramConfig *prog = LoyaltyGetProgram(order->program_id);
+	MemberInfo	m;
+	AccrualComputation c;
+
+	memset(result, 0, sizeof(*result));
+	ValidateOrder(order);
+	if (order->customer_key == NULL)
+		return;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	ResolveMember(prog, order->customer_key, &m);
+	if (m.found)
+	{
+		int64		entry_id = LoyaltyGenerateId();
+
+		result->has_member = true;
+		result->member_id = m.member_id;
+		ComputeAccrual(prog, order, &m, &c);
+		if (PostEarn(prog, order, &m, &c, entry_id))
+		{
+			result->points = c.total;
+			result->entry_id = c.total != 0 ? entry_id : 0;
+		}
+		else
+			ReplayOrder(prog, order, &m, result);
+	}
+	SPI_finish();
+}
+
+/* The program id of a program code (cached) */
+int64
+LoyaltyProgramIdByCode(const char *code)
+{
+	return LoyaltyGetProgramByCode(code)->program_id;
+}

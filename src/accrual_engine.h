@@ -1,0 +1,49 @@
+/*
+ * accrual_engine.h
+ *		Internals of accrual shared by the intake, explain and return code.
+ */
+#ifndef PG_LOYALTY_ACCRUAL_ENGINE_H
+#define PG_LOYALTY_ACCRUAL_ENGINE_H
+
+#include "accrual.h"
+#include "rules.h"
+
+/* A member as accrual needs it */
+typedef struct MemberInfo
+{
+	bool		found;
+	int64		member_id;
+	char	   *status;
+	char	  **groups;
+	int			ngroups;
+	char	  **series;			/* card series held (only loaded when rules use them) */
+	int			nseries;
+} MemberInfo;
+
+/* What happened to one line */
+typedef struct LineOutcome
+{
+	const EarnRule *rule;		/* deciding rule, NULL when none */
+	const char *reason;			/* why the line earns nothing, NULL when it earns */
+	Points		points;
+} LineOutcome;
+
+/* What an order earns */
+typedef struct AccrualComputation
+{
+	int			nlines;
+	LineOutcome *lines;
+	const char *order_reason;	/* why the whole order earns nothing */
+	const EarnRule *visit_rule;
+	Points		visit_points;
+	Points		total;
+	int64		main_rule_id;	/* the rule recorded on the ledger entry */
+} AccrualComputation;
+
+extern void ValidateOrder(const AccrualOrder *order);
+extern void ResolveMember(const ProgramConfig *prog, const char *customer_key, MemberInfo *m);
+extern void ComputeAccrual(const ProgramConfig *prog, const AccrualOrder *order,
+						   const MemberInfo *m, AccrualComputation *c);
+extern bool LotExpiry(const ProgramConfig *prog, TimestampTz earned_at, TimestampTz *expires_at);
+
+#endif							/* PG_LOYALTY_ACCRUAL_ENGINE_H */

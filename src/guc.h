@@ -1,0 +1,12 @@
+/*
+ * guc.h
+ *		Configuration settings of pg_loyalty.
+ */
+#ifndef PG_LOYALTY_GUC_H
+#define PG_LOYALTY_GUC_H
+
+extern bool loyalty_accrual_enabled;
+
+extern void LoyaltyGucInit(void);
+
+#endif							/* PG_LOYALTY_GUC_H */

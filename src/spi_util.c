@@ -1,0 +1,101 @@
+/*
+ * spi_util.c
+ *		Kept SPI plans and typed column access shared by the C modules.
+ */
+#include "postgres.h"
+
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/syscache.h"
+
+#include "spi_util.h"
+
+/* Prepare a statement once per backend and keep it in *slot */
+SPIPlanPtr
+LoyaltyPlan(SPIPlanPtr *slot, const char *sql, int nargs, const Oid *argtypes)
+{
+	SPIPlanPtr	plan;
+
+	if (*slot != NULL)
+		return *slot;
+	plan = SPI_prepare(sql, nargs, (Oid *) argtypes);
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare failed for \"%s\": %s", sql, SPI_result_code_string(SPI_result));
+	if (SPI_keepplan(plan) != 0)
+		elog(ERROR, "SPI_keepplan failed");
+	*slot = plan;
+	return plan;
+}
+
+/* Execute a kept plan and fail loudly on any SPI error */
+void
+LoyaltyExec(SPIPlanPtr plan, Datum *values, const char *nulls, bool read_only, long count)
+{
+	int			rc = SPI_execute_plan(plan, values, nulls, read_only, count);
+
+	if (rc < 0)
+		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(rc));
+}
+
+/* The OID of the loyalty schema (fixed: the extension is not relocatable) */
+Oid
+LoyaltyNamespaceOid(void)
+{
+	return get_namespace_oid("loyalty", false);
+}
+
+/* The OID of a type in the loyalty schema */
+Oid
+LoyaltyTypeOid(const char *name)
+{
+	Oid			typid;
+
+	typid = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid,
+							CStringGetDatum(name),
+							ObjectIdGetDatum(LoyaltyNamespaceOid()));
+	if (!OidIsValid(typid))
+		elog(ERROR, "type loyalty.%s does not exist", name);
+	return typid;
+}
+
+/* A text Datum for str, or a NULL marker when str is NULL */
+Datum
+LoyaltyTextOrNull(const char *str, char *null_flag)
+{
+	if (str == NULL)
+	{
+		*null_flag = 'n';
+		return (Datum) 0;
+	}
+	*null_flag = ' ';
+	return CStringGetTextDatum(str);
+}
+
+/* A column of an SPI result as a C string, NULL stays NULL */
+char *
+LoyaltyGetText(HeapTuple tuple, TupleDesc desc, int attno)
+{
+	return SPI_getvalue(tuple, desc, attno);
+}
+
+/* A bigint column of an SPI result */
+int64
+LoyaltyGetInt64(HeapTuple tuple, TupleDesc desc, int attno, int64 when_null)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(tuple, desc, attno, &isnull);
+
+	return isnull ? when_null : DatumGetInt64(d);
+}
+
+/* A boolean column of an SPI result (NULL reads as false) */
+bool
+LoyaltyGetBool(HeapTuple tuple, TupleDesc desc, int attno)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(tuple, desc, attno, &isnull);
+
+	return !isnull && DatumGetBool(d);
+}

@@ -1,0 +1,99 @@
+-- The points ledger: append-only entries, lots, balances and member orders.
+
+CREATE TABLE @extschema@.ledger (
+    member_id       bigint NOT NULL,
+    entry_id        bigint NOT NULL DEFAULT @extschema@.generate_id(),
+    program_id      bigint NOT NULL,
+    kind            text NOT NULL CHECK (kind IN ('earn', 'reverse', 'adjust', 'redeem', 'restore',
+                                                  'expire', 'bonus', 'reward')),
+    amount          @extschema@.points NOT NULL,
+    source          text NOT NULL DEFAULT 'pos',
+    document        text NOT NULL,
+    ref_document    text,
+    branch          text,
+    rule_id         bigint,
+    campaign_id     bigint,
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    expires_at      timestamptz,
+    note            text,
+    checksum        bigint NOT NULL,
+    PRIMARY KEY (member_id, entry_id),
+    UNIQUE (member_id, program_id, source, document, kind)
+);
+CREATE INDEX ledger_created_idx ON @extschema@.ledger (created_at);
+COMMENT ON TABLE @extschema@.ledger IS
+'Every movement of points, append-only; one posting per (program, source, document, kind)';
+COMMENT ON COLUMN @extschema@.ledger.amount IS 'Points moved: positive credits the member, negative debits';
+COMMENT ON COLUMN @extschema@.ledger.document IS 'The business document that caused the entry (order, return, redemption)';
+COMMENT ON COLUMN @extschema@.ledger.ref_document IS 'The original order of a return or reversal';
+COMMENT ON COLUMN @extschema@.ledger.expires_at IS 'Expiry of the lot an earning entry opened';
+COMMENT ON COLUMN @extschema@.ledger.checksum IS 'Checksum of the entry''s content; check_ledger() recomputes it to find changed entries';
+
+CREATE TABLE @extschema@.lot (
+    member_id       bigint NOT NULL,
+    lot_id          bigint NOT NULL,
+    program_id      bigint NOT NULL,
+    earned          @extschema@.points NOT NULL,
+    remaining       @extschema@.points NOT NULL CHECK (remaining >= 0),
+    earned_at       timestamptz NOT NULL,
+    expires_at      timestamptz,
+    PRIMARY KEY (member_id, lot_id)
+);
+CREATE INDEX lot_open_idx ON @extschema@.lot (member_id, expires_at) WHERE remaining > 0;
+COMMENT ON TABLE @extschema@.lot IS
+'Points lots: what is left of each earning, spent soonest-to-expire first; lot_id is the earning ledger entry';
+
+CREATE TABLE @extschema@.balance (
+    member_id       bigint NOT NULL,
+    program_id      bigint NOT NULL,
+    points          @extschema@.points NOT NULL DEFAULT 0,
+    earned_total    @extschema@.points NOT NULL DEFAULT 0,
+    reversed_total  @extschema@.points NOT NULL DEFAULT 0,
+    unrecovered     @extschema@.points NOT NULL DEFAULT 0,
+    orders          bigint NOT NULL DEFAULT 0,
+    last_order_at   timestamptz,
+    updated_at      timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (member_id, program_id)
+);
+COMMENT ON TABLE @extschema@.balance IS
+'Balance per member, kept in the same transaction as each ledger entry; always equals the sum of the member''s entries';
+COMMENT ON COLUMN @extschema@.balance.unrecovered IS 'Points a return could not take back because they were spent (cap_at_balance programs)';
+
+CREATE TABLE @extschema@.member_order (
+    member_id       bigint NOT NULL,
+    program_id      bigint NOT NULL,
+    source          text NOT NULL,
+    document        text NOT NULL,
+    branch          text,
+    channel         text,
+    ordered_at      timestamptz NOT NULL,
+    amount          numeric NOT NULL,
+    points          @extschema@.points NOT NULL,
+    returned_amount numeric NOT NULL DEFAULT 0,
+    reversed_points @extschema@.points NOT NULL DEFAULT 0,
+    status          text NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'returned', 'cancelled')),
+    entry_id        bigint,
+    PRIMARY KEY (member_id, program_id, source, document)
+);
+CREATE INDEX member_order_time_idx ON @extschema@.member_order (member_id, ordered_at);
+COMMENT ON TABLE @extschema@.member_order IS
+'Orders of members as accrual saw them: amount, points earned, and what returns took back';
+
+CREATE TABLE @extschema@.member_order_line (
+    member_id       bigint NOT NULL,
+    program_id      bigint NOT NULL,
+    source          text NOT NULL,
+    document        text NOT NULL,
+    line_no         integer NOT NULL,
+    sku             text,
+    item_group      text,
+    quantity        numeric NOT NULL,
+    amount          numeric NOT NULL,
+    points          @extschema@.points NOT NULL,
+    rule_id         bigint,
+    returned_quantity numeric NOT NULL DEFAULT 0,
+    reversed_points @extschema@.points NOT NULL DEFAULT 0,
+    PRIMARY KEY (member_id, program_id, source, document, line_no)
+);
+COMMENT ON TABLE @extschema@.member_order_line IS
+'Per-line accrual: the rule that applied and the points, so returns take back exactly what a line earned';
