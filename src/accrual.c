@@ -430,11 +430,12 @@ PostEarn(const ProgramConfig *prog, const AccrualOrder *order, const MemberInfo 
 		 const AccrualComputation *c, int64 entry_id)
 {
 	Oid			points_type = LoyaltyTypeOid("points");
-	Oid			types[22] = {INT8OID, INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TIMESTAMPTZOID,
+	Oid			types[23] = {INT8OID, INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TIMESTAMPTZOID,
 		NUMERICOID, InvalidOid, InvalidOid, INT8OID, INT4ARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
-		InvalidOid, InvalidOid, InvalidOid, INT8ARRAYOID, INT8OID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT8OID};
-	Datum		values[22];
-	char		nulls[22];
+		InvalidOid, InvalidOid, InvalidOid, INT8ARRAYOID, INT8OID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT8OID,
+	BOOLOID};
+	Datum		values[23];
+	char		nulls[23];
 	int			n = order->nlines;
 	Datum	   *e_line = palloc(sizeof(Datum) * Max(n, 1));
 	Datum	   *e_sku = palloc(sizeof(Datum) * Max(n, 1));
@@ -457,7 +458,7 @@ PostEarn(const ProgramConfig *prog, const AccrualOrder *order, const MemberInfo 
 				"WITH o AS ("
 				" INSERT INTO loyalty.member_order (member_id, program_id, source, document, branch,"
 				"  channel, ordered_at, amount, points, entry_id)"
-				" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, CASE WHEN $9 <> 0 THEN $11 END)"
+				" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, CASE WHEN $23 THEN $11 END)"
 				" ON CONFLICT DO NOTHING RETURNING member_id),"
 				" ln AS ("
 				" INSERT INTO loyalty.member_order_line (member_id, program_id, source, document, line_no,"
@@ -466,21 +467,21 @@ PostEarn(const ProgramConfig *prog, const AccrualOrder *order, const MemberInfo 
 				" e AS ("
 				" INSERT INTO loyalty.ledger (member_id, entry_id, program_id, kind, amount, source,"
 				"  document, branch, rule_id, created_at, expires_at, checksum)"
-				" SELECT $1, $11, $2, 'earn', $9, $3, $4, $5, $19, $20, $21, $22 FROM o WHERE $9 <> 0),"
+				" SELECT $1, $11, $2, 'earn', $9, $3, $4, $5, $19, $20, $21, $22 FROM o WHERE $23),"
 				" b AS ("
 				" INSERT INTO loyalty.balance AS b (member_id, program_id, points, earned_total, orders,"
 				"  last_order_at, updated_at)"
 				" SELECT $1, $2, $9, $9, 1, $7, $20 FROM o"
-				" ON CONFLICT (member_id, program_id) DO UPDATE SET points = b.points + excluded.points,"
-				"  earned_total = b.earned_total + excluded.earned_total, orders = b.orders + 1,"
+				" ON CONFLICT (member_id, program_id) DO UPDATE SET points = b.points OPERATOR(loyalty.+) excluded.points,"
+				"  earned_total = b.earned_total OPERATOR(loyalty.+) excluded.earned_total, orders = b.orders + 1,"
 				"  last_order_at = greatest(b.last_order_at, excluded.last_order_at),"
 				"  updated_at = excluded.updated_at"
 				" RETURNING b.points),"
 				" l AS ("
 				" INSERT INTO loyalty.lot (member_id, lot_id, program_id, earned, remaining, earned_at, expires_at)"
-				" SELECT $1, $11, $2, $9, greatest(0, least($9, b.points)), $7, $21 FROM b WHERE $9 > 0)"
+				" SELECT $1, $11, $2, $9, greatest(0, least($9, b.points)), $7, $21 FROM b WHERE $23)"
 				" SELECT count(*) FROM o",
-				22, types);
+				23, types);
 
 	for (i = 0; i < n; i++)
 	{
@@ -539,6 +540,7 @@ PostEarn(const ProgramConfig *prog, const AccrualOrder *order, const MemberInfo 
 	values[20] = TimestampTzGetDatum(e.expires_at);
 	nulls[20] = e.has_expiry ? ' ' : 'n';
 	values[21] = Int64GetDatum(LedgerChecksum(&e));
+	values[22] = BoolGetDatum(c->total > 0);
 	LoyaltyExec(PostEarnPlan, values, nulls, false, 0);
 	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)) > 0;
 }

@@ -12,6 +12,9 @@
 /* When off, host-table triggers record orders but post no points */
 bool		loyalty_accrual_enabled = true;
 
+/* This server's number in a sharded cluster: the top bits of every id */
+int			loyalty_node_id = 0;
+
 /* Define the pg_loyalty.* settings and reserve the prefix */
 void
 LoyaltyGucInit(void)
@@ -24,6 +27,15 @@ LoyaltyGucInit(void)
 							 PGC_SUSET,
 							 0,
 							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_loyalty.node_id",
+							"This server's number among the servers of a sharded cluster.",
+							"Ids of member-scoped rows carry it in their top bits, so servers never hand out the same id. Give every server a different number; a single server keeps 0.",
+							&loyalty_node_id,
+							0, 0, 32767,
+							PGC_SIGHUP,
+							0,
+							NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("pg_loyalty");
 }

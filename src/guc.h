@@ -6,6 +6,7 @@
 #define PG_LOYALTY_GUC_H
 
 extern bool loyalty_accrual_enabled;
+extern int	loyalty_node_id;
 
 extern void LoyaltyGucInit(void);
 

@@ -2,41 +2,42 @@
  * ids.c
  *		Identifiers for member-scoped rows that never collide across servers.
  *
- * A plain sequence lives on one server; when member-scoped tables are
- * sharded, every worker would hand out the same numbers.  Our ids are
- * 42 bits of milliseconds since 2024-01-01 followed by 21 random bits, so
- * they sort roughly by time and need no shared counter.
+ * A plain sequence is unique on one server, but when member-scoped tables
+ * are sharded every worker would hand out the same numbers.  Our ids put
+ * the server's pg_loyalty.node_id in the top 15 bits and a value of the
+ * local sequence loyalty.id_seq in the low 48, the way distributed
+ * PostgreSQL keeps bigserial columns apart.  Nothing is shared between
+ * servers and nothing is locked beyond the sequence itself.
  */
 #include "postgres.h"
 
+#include "commands/sequence.h"
 #include "fmgr.h"
-#include "port.h"
-#include "utils/timestamp.h"
+#include "utils/lsyscache.h"
 
+#include "guc.h"
 #include "ids.h"
+#include "spi_util.h"
 
 PG_FUNCTION_INFO_V1(generate_id);
 
-#define LOYALTY_EPOCH_MS	INT64CONST(1704067200000)	/* 2024-01-01 UTC */
-#define RANDOM_BITS			21
+#define NODE_SHIFT	48
 
-/* A new positive 63-bit id: time in milliseconds, then random bits */
+/* A new positive 63-bit id: node id, then the local sequence */
 int64
 LoyaltyGenerateId(void)
 {
-	TimestampTz now = GetCurrentTimestamp();
-	int64		unix_ms = now / 1000 + (int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY * 1000;
-	int64		ms = unix_ms - LOYALTY_EPOCH_MS;
-	uint32		random_part;
+	Oid			seqid = get_relname_relid("id_seq", LoyaltyNamespaceOid());
+	int64		local;
 
-	if (!pg_strong_random(&random_part, sizeof(random_part)))
+	if (!OidIsValid(seqid))
+		elog(ERROR, "sequence loyalty.id_seq does not exist");
+	local = nextval_internal(seqid, false);
+	if (local >= (INT64CONST(1) << NODE_SHIFT))
 		ereport(ERROR,
-				(errcode(ERRCODE_INTERNAL_ERROR),
-				 errmsg("could not generate random bits for a new id")));
-	if (ms < 0)
-		ms = 0;
-	ms &= (INT64CONST(1) << 42) - 1;
-	return (ms << RANDOM_BITS) | (random_part & ((1 << RANDOM_BITS) - 1));
+				(errcode(ERRCODE_SEQUENCE_GENERATOR_LIMIT_EXCEEDED),
+				 errmsg("loyalty.id_seq has used all 2^48 ids of node %d", loyalty_node_id)));
+	return ((int64) loyalty_node_id << NODE_SHIFT) | local;
 }
 
 /* SQL: loyalty.generate_id() returns bigint */

@@ -191,12 +191,12 @@ ConsumeLots(int64 member_id, int64 program_id, Points amount, int64 first_lot)
 
 	open_plan = LoyaltyPlan(&OpenLotsPlan,
 							"SELECT lot_id, remaining FROM loyalty.lot "
-							"WHERE member_id = $1 AND program_id = $2 AND remaining > 0 "
+							"WHERE member_id = $1 AND program_id = $2 AND remaining OPERATOR(loyalty.>) 0 "
 							"ORDER BY lot_id = $3 DESC, expires_at NULLS LAST, lot_id FOR UPDATE",
 							3, types);
 	consume_types[2] = LoyaltyTypeOid("points");
 	consume_plan = LoyaltyPlan(&ConsumeLotPlan,
-							   "UPDATE loyalty.lot SET remaining = remaining - $3 "
+							   "UPDATE loyalty.lot SET remaining = remaining OPERATOR(loyalty.-) $3 "
 							   "WHERE member_id = $1 AND lot_id = $2",
 							   3, consume_types);
 	values[0] = Int64GetDatum(member_id);
@@ -276,8 +276,8 @@ LedgerTakeBack(int64 member_id, int64 program_id, const char *source,
 	debit_types[2] = LoyaltyTypeOid("points");
 	debit_types[3] = debit_types[2];
 	LoyaltyPlan(&DebitBalancePlan,
-				"UPDATE loyalty.balance SET points = points - $3, reversed_total = reversed_total + $3, "
-				"unrecovered = unrecovered + $4, updated_at = now() "
+				"UPDATE loyalty.balance SET points = points OPERATOR(loyalty.-) $3, reversed_total = reversed_total OPERATOR(loyalty.+) $3, "
+				"unrecovered = unrecovered OPERATOR(loyalty.+) $4, updated_at = now() "
 				"WHERE member_id = $1 AND program_id = $2",
 				4, debit_types);
 	values[2] = PointsGetDatum(take);

@@ -7,6 +7,7 @@
 #include "fmgr.h"
 
 #include "guc.h"
+#include "rules.h"
 
 PG_MODULE_MAGIC;
 
@@ -17,4 +18,5 @@ void
 _PG_init(void)
 {
 	LoyaltyGucInit();
+	LoyaltyRulesInit();
 }

@@ -97,3 +97,20 @@ CREATE TABLE @extschema@.member_order_line (
 );
 COMMENT ON TABLE @extschema@.member_order_line IS
 'Per-line accrual: the rule that applied and the points, so returns take back exactly what a line earned';
+CREATE INDEX member_order_document_idx ON @extschema@.member_order (program_id, source, document);
+
+CREATE TABLE @extschema@.member_return (
+    member_id       bigint NOT NULL,
+    program_id      bigint NOT NULL,
+    source          text NOT NULL,
+    return_document text NOT NULL,
+    document        text NOT NULL,
+    digest          text NOT NULL,
+    due             @extschema@.points NOT NULL,
+    taken           @extschema@.points NOT NULL,
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (member_id, program_id, source, return_document)
+);
+COMMENT ON TABLE @extschema@.member_return IS
+'Returns and cancellations: what each took back (due) and what the balance could give (taken); a retry with the same content is a no-op';
+COMMENT ON COLUMN @extschema@.member_return.digest IS 'What was returned (lines and quantities, an amount, or the whole order), to tell a retry from a conflicting return';
