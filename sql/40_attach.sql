@@ -64,6 +64,8 @@ SELECT loyalty.attach('shop', 'shop.orders', id_column => 'order_id', customer_c
 SELECT loyalty.attach('shop', 'shop.orders', id_column => 'order_id', customer_column => 'customer_id',
                       lines => 'shop.order_lines', line_order_column => 'sku',
                       price_column => 'price', quantity_column => 'qty');
+SELECT loyalty.attach('no_such_program', 'shop.orders', id_column => 'order_id', customer_column => 'customer_id',
+                      amount_column => 'total');
 SELECT loyalty.attach('shop', 'shop.no_such_table', id_column => 'order_id', customer_column => 'customer_id',
                       amount_column => 'total');
 SELECT count(*) AS attachments FROM loyalty.attachment;
@@ -176,7 +178,7 @@ SELECT * FROM shop.points ORDER BY customer_key;
 SELECT loyalty.detach('shop.orders');
 SELECT loyalty.detach('shop.order_lines');
 
--- attach again with the header amount only and integer-keyed custom statuses
+-- attach again: header amounts only, other cancelled statuses, a source of its own
 SELECT loyalty.attach('shop', 'shop.orders', id_column => 'order_id', customer_column => 'customer_id',
                       amount_column => 'total', status_column => 'status',
                       cancelled_values => '{void,refunded}', source => 'pos');
@@ -185,6 +187,17 @@ UPDATE shop.orders SET status = 'refunded' WHERE order_id = 14;
 SELECT * FROM shop.entries WHERE document = '14' ORDER BY kind;
 SELECT loyalty.detach('shop.orders');
 
+-- a table dropped without detach() does not stay attached
+CREATE TABLE shop.old_orders (id int, customer text, amount int);
+SELECT loyalty.attach('shop', 'shop.old_orders', id_column => 'id', customer_column => 'customer',
+                      amount_column => 'amount');
+DROP TABLE shop.old_orders;
+SELECT loyalty.attach('shop', 'shop.orders', id_column => 'order_id', customer_column => 'customer_id',
+                      amount_column => 'total');
+SELECT orders, lines, columns, cancelled_values, source FROM loyalty.attachment;
+SELECT loyalty.detach('shop.orders');
+
+-- the ledger is consistent
 SELECT * FROM loyalty.check_ledger();
 
 DROP SCHEMA shop CASCADE;

@@ -200,37 +200,6 @@ RoundOrderPoints(int128 micro, PointsRoundMode mode)
 	return (Points) (whole * POINTS_SCALE);
 }
 
-/* Spread total over weights by largest remainder; ties go to the earlier */
-static void
-Allocate(Points total, const int128 *weights, int n, Points *shares)
-{
-	int128		sum = 0;
-	int128	   *rest = palloc(sizeof(int128) * Max(n, 1));
-	Points		given = 0;
-	int			i;
-
-	for (i = 0; i < n; i++)
-		sum += weights[i];
-	for (i = 0; i < n; i++)
-	{
-		shares[i] = sum > 0 ? (Points) (((int128) total * weights[i]) / sum) : 0;
-		rest[i] = sum > 0 ? ((int128) total * weights[i]) % sum : 0;
-		given += shares[i];
-	}
-	while (sum > 0 && given < total)
-	{
-		int			best = 0;
-
-		for (i = 1; i < n; i++)
-			if (rest[i] > rest[best])
-				best = i;
-		shares[best] += 1;
-		rest[best] = -1;
-		given += 1;
-	}
-	pfree(rest);
-}
-
 /*
  * Evaluate an order: which rule applies to each line and how many points
  * each line and the visit earn.  Pure computation, no database access.
@@ -278,22 +247,31 @@ ComputeAccrual(const ProgramConfig *prog, const AccrualOrder *order,
 			weights[i] = DivRound(weights[i] * (order->total - Min(order->paid_with_points, order->total)),
 								  order->total);
 
+	/*
+	 * Each line keeps its exact points (to the hundredth); the program's
+	 * rounding applies once to the order, and the difference is the order's
+	 * rounding, shown and stored apart so lines read as their rules say.
+	 */
 	for (i = 0; i <= n; i++)
+	{
 		total += weights[i];
-	if (total / MICRO_PER_HUNDREDTH > PG_INT64_MAX / 2)
+		shares[i] = (Points) DivRound(weights[i], MICRO_PER_HUNDREDTH);
+	}
+	if (total / MICRO_PER_HUNDREDTH > PG_INT64_MAX / 4)
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 				 errmsg("points earned by order \"%s\" are out of range", order->document)));
 	c->total = RoundOrderPoints(total, prog->rounding);
-	Allocate(c->total, weights, n + 1, shares);
+	c->rounding = c->total;
 	for (i = 0; i < n; i++)
 	{
 		c->lines[i].points = shares[i];
-		if (c->lines[i].rule && (c->main_rule_id == 0 || shares[i] > 0))
-			if (c->main_rule_id == 0 || weights[i] > 0)
-				c->main_rule_id = c->main_rule_id ? c->main_rule_id : c->lines[i].rule->rule_id;
+		c->rounding -= shares[i];
+		if (c->main_rule_id == 0 && c->lines[i].rule && weights[i] > 0)
+			c->main_rule_id = c->lines[i].rule->rule_id;
 	}
 	c->visit_points = shares[n];
+	c->rounding -= shares[n];
 	if (c->main_rule_id == 0 && c->visit_rule)
 		c->main_rule_id = c->visit_rule->rule_id;
 	pfree(weights);
@@ -593,11 +571,6 @@ ValidateOrder(const AccrualOrder *order)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("an order needs a document id")));
-	if (order->total < 0 || order->bill_discount < 0 || order->paid_with_points < 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("order \"%s\" has a negative total, discount or points payment", order->document),
-				 errhint("A refund is recorded with loyalty.return_order(), not as a negative order.")));
 	for (i = 0; i < order->nlines; i++)
 	{
 		const AccrualLine *l = &order->lines[i];
@@ -609,6 +582,11 @@ ValidateOrder(const AccrualOrder *order)
 							l->line_no, order->document),
 					 errhint("A returned item is recorded with loyalty.return_order().")));
 	}
+	if (order->total < 0 || order->bill_discount < 0 || order->paid_with_points < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("order \"%s\" has a negative total, discount or points payment", order->document),
+				 errhint("A refund is recorded with loyalty.return_order(), not as a negative order.")));
 }
 
 /* Earn points for an order in the current transaction (idempotent per document) */

@@ -36,6 +36,7 @@ typedef struct AccrualComputation
 	const char *order_reason;	/* why the whole order earns nothing */
 	const EarnRule *visit_rule;
 	Points		visit_points;
+	Points		rounding;		/* order rounding: total minus lines and visit */
 	Points		total;
 	int64		main_rule_id;	/* the rule recorded on the ledger entry */
 } AccrualComputation;

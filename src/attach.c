@@ -1051,9 +1051,16 @@ loyalty_attach(PG_FUNCTION_ARGS)
 
 	if (!PG_ARGISNULL(ARG_LINES))
 	{
+		char	   *name;
+
 		lines_relid = PG_GETARG_OID(ARG_LINES);
+		name = get_rel_name(lines_relid);
+		if (name == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_TABLE),
+					 errmsg("relation with OID %u does not exist", lines_relid)));
 		lines_name = quote_qualified_identifier(get_namespace_name(get_rel_namespace(lines_relid)),
-												get_rel_name(lines_relid));
+												name);
 	}
 
 	/* Something must carry the amount */
@@ -1123,6 +1130,11 @@ loyalty_attach(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+
+	/* Forget attachments of tables dropped without detach() */
+	AttachExecute(psprintf("DELETE FROM %s.attachment a WHERE NOT EXISTS "
+						   "(SELECT 1 FROM pg_catalog.pg_class c WHERE c.oid = a.orders)",
+						   quote_identifier(schema)));
 
 	if (AttachIsAttached(schema, orders_relid))
 		ereport(ERROR,

@@ -26,6 +26,9 @@
 PG_FUNCTION_INFO_V1(record_order_lines);
 PG_FUNCTION_INFO_V1(explain_accrual_lines);
 
+/* Marks a line number the caller left out */
+#define NO_VALUE PG_INT64_MIN
+
 /* A numeric attribute of an order line composite in hundredths (or thousandths) */
 static int64
 LineNumber(HeapTupleHeader row, int attno, int digits, int64 when_null, const char *what)
@@ -80,16 +83,16 @@ ReadLines(ArrayType *arr, AccrualOrder *order)
 		l->sku = LineText(row, 2);
 		l->item_group = LineText(row, 3);
 		l->quantity = LineNumber(row, 4, 3, 1000, "quantity");
-		l->unit_price = LineNumber(row, 5, 2, -1, "price");
+		l->unit_price = LineNumber(row, 5, 2, NO_VALUE, "price");
 		l->discount = LineNumber(row, 6, 2, 0, "discount");
-		l->amount = LineNumber(row, 7, 2, -1, "amount");
+		l->amount = LineNumber(row, 7, 2, NO_VALUE, "amount");
 		d = GetAttributeByNum(row, 8, &isnull);
 		l->is_service = !isnull && DatumGetBool(d);
-		if (l->amount < 0 && l->unit_price >= 0)
+		if (l->amount == NO_VALUE && l->unit_price != NO_VALUE)
 			l->amount = (int64) (((int128) l->unit_price * l->quantity + 500) / 1000) - l->discount;
-		if (l->unit_price < 0 && l->amount >= 0)
+		if (l->unit_price == NO_VALUE && l->amount != NO_VALUE)
 			l->unit_price = l->quantity > 0 ? (int64) (((int128) (l->amount + l->discount) * 1000) / l->quantity) : 0;
-		if (l->amount < 0 && l->unit_price < 0)
+		if (l->amount == NO_VALUE || l->unit_price == NO_VALUE)
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 					 errmsg("line %d has neither a price nor an amount", l->line_no)));
@@ -235,7 +238,7 @@ explain_accrual_lines(PG_FUNCTION_ARGS)
 	SPI_finish();
 	ComputeAccrual(prog, &order, &m, &c);
 
-	for (i = 0; i <= order.nlines; i++)
+	for (i = 0; i <= order.nlines + 1; i++)
 	{
 		Datum		values[7];
 		bool		nulls[7] = {false, false, false, false, false, false, false};
@@ -254,10 +257,21 @@ explain_accrual_lines(PG_FUNCTION_ARGS)
 			values[2] = NumericGetDatum(MoneyToNumeric(l->amount));
 			values[5] = PointsGetDatum(c.lines[i].points);
 		}
+		else if (i == order.nlines + 1)
+		{
+			if (c.rounding == 0)
+				break;
+			rule = NULL;
+			reason = PointsRoundModeToString(prog->rounding);
+			nulls[0] = true;
+			values[1] = CStringGetTextDatum("(rounding)");
+			nulls[2] = true;
+			values[5] = PointsGetDatum(c.rounding);
+		}
 		else
 		{
 			if (c.visit_rule == NULL)
-				break;
+				continue;
 			rule = c.visit_rule;
 			reason = NULL;
 			nulls[0] = true;

@@ -452,7 +452,8 @@ return_order_lines(PG_FUNCTION_ARGS)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	taken = ProcessReturn(prog, source, document, return_document, lines, nlines,
-						  !PG_ARGISNULL(4), amount, branch, digest.data, "returned");
+						  !PG_ARGISNULL(4), amount, branch, digest.data,
+						  strcmp(document, return_document) == 0 ? "cancelled" : "returned");
 	SPI_finish();
 	PG_RETURN_POINTS(taken);
 }
