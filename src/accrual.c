@@ -408,12 +408,12 @@ PostEarn(const ProgramConfig *prog, const AccrualOrder *order, const MemberInfo 
 		 const AccrualComputation *c, int64 entry_id)
 {
 	Oid			points_type = LoyaltyTypeOid("points");
-	Oid			types[23] = {INT8OID, INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TIMESTAMPTZOID,
+	Oid			types[24] = {INT8OID, INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TIMESTAMPTZOID,
 		NUMERICOID, InvalidOid, InvalidOid, INT8OID, INT4ARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
 		InvalidOid, InvalidOid, InvalidOid, INT8ARRAYOID, INT8OID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT8OID,
-	BOOLOID};
-	Datum		values[23];
-	char		nulls[23];
+	BOOLOID, InvalidOid};
+	Datum		values[24];
+	char		nulls[24];
 	int			n = order->nlines;
 	Datum	   *e_line = palloc(sizeof(Datum) * Max(n, 1));
 	Datum	   *e_sku = palloc(sizeof(Datum) * Max(n, 1));
@@ -429,14 +429,14 @@ PostEarn(const ProgramConfig *prog, const AccrualOrder *order, const MemberInfo 
 	bool		isnull;
 	int			i;
 
-	types[8] = types[9] = points_type;
+	types[8] = types[9] = types[23] = points_type;
 	types[14] = types[15] = NUMERICARRAYOID;
 	types[16] = get_array_type(points_type);
 	LoyaltyPlan(&PostEarnPlan,
 				"WITH o AS ("
 				" INSERT INTO loyalty.member_order (member_id, program_id, source, document, branch,"
-				"  channel, ordered_at, amount, points, entry_id)"
-				" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, CASE WHEN $23 THEN $11 END)"
+				"  channel, ordered_at, amount, points, visit_points, rounding, entry_id)"
+				" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $24, CASE WHEN $23 THEN $11 END)"
 				" ON CONFLICT DO NOTHING RETURNING member_id),"
 				" ln AS ("
 				" INSERT INTO loyalty.member_order_line (member_id, program_id, source, document, line_no,"
@@ -459,7 +459,7 @@ PostEarn(const ProgramConfig *prog, const AccrualOrder *order, const MemberInfo 
 				" INSERT INTO loyalty.lot (member_id, lot_id, program_id, earned, remaining, earned_at, expires_at)"
 				" SELECT $1, $11, $2, $9, greatest(0, least($9, b.points)), $7, $21 FROM b WHERE $23)"
 				" SELECT count(*) FROM o",
-				23, types);
+				24, types);
 
 	for (i = 0; i < n; i++)
 	{
@@ -519,6 +519,7 @@ PostEarn(const ProgramConfig *prog, const AccrualOrder *order, const MemberInfo 
 	nulls[20] = e.has_expiry ? ' ' : 'n';
 	values[21] = Int64GetDatum(LedgerChecksum(&e));
 	values[22] = BoolGetDatum(c->total > 0);
+	values[23] = PointsGetDatum(c->rounding);
 	LoyaltyExec(PostEarnPlan, values, nulls, false, 0);
 	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)) > 0;
 }

@@ -6,6 +6,7 @@
 
 #include "fmgr.h"
 
+#include "attach.h"
 #include "guc.h"
 #include "rules.h"
 
@@ -19,4 +20,5 @@ _PG_init(void)
 {
 	LoyaltyGucInit();
 	LoyaltyRulesInit();
+	LoyaltyAttachInit();
 }

@@ -69,6 +69,8 @@ CREATE TABLE @extschema@.member_order (
     ordered_at      timestamptz NOT NULL,
     amount          numeric NOT NULL,
     points          @extschema@.points NOT NULL,
+    visit_points    @extschema@.points NOT NULL DEFAULT 0,
+    rounding        @extschema@.points NOT NULL DEFAULT 0,
     returned_amount numeric NOT NULL DEFAULT 0,
     reversed_points @extschema@.points NOT NULL DEFAULT 0,
     status          text NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'returned', 'cancelled')),
@@ -78,6 +80,8 @@ CREATE TABLE @extschema@.member_order (
 CREATE INDEX member_order_time_idx ON @extschema@.member_order (member_id, ordered_at);
 COMMENT ON TABLE @extschema@.member_order IS
 'Orders of members as accrual saw them: amount, points earned, and what returns took back';
+COMMENT ON COLUMN @extschema@.member_order.visit_points IS 'Points of the per-visit rule';
+COMMENT ON COLUMN @extschema@.member_order.rounding IS 'The order rounding: points minus the lines'' and the visit''s exact points';
 
 CREATE TABLE @extschema@.member_order_line (
     member_id       bigint NOT NULL,

@@ -334,14 +334,16 @@ AS $$
        AND r.source = o.source AND r.ref_document = o.document
      WHERE (OPERATOR(@extschema@.-) r.total) OPERATOR(@extschema@.>) o.points
     UNION ALL
-    SELECT 'lines add up to the order', o.member_id,
-           format('order %s earned %s, lines %s', o.document, o.points, s.total)
+    SELECT 'lines, visit and rounding add up to the order', o.member_id,
+           format('order %s earned %s, lines %s, visit %s, rounding %s', o.document, o.points,
+                  s.total, o.visit_points, o.rounding)
       FROM @extschema@.member_order o
       JOIN (SELECT x.member_id, x.program_id, x.source, x.document, @extschema@.sum(x.points) AS total
               FROM @extschema@.member_order_line x GROUP BY 1, 2, 3, 4) s
         ON s.member_id = o.member_id AND s.program_id = o.program_id
        AND s.source = o.source AND s.document = o.document
-     WHERE s.total OPERATOR(@extschema@.>) o.points
+     WHERE (s.total OPERATOR(@extschema@.+) o.visit_points OPERATOR(@extschema@.+) o.rounding)
+           OPERATOR(@extschema@.<>) o.points
     UNION ALL
     SELECT 'earning entry matches its order', o.member_id,
            format('order %s earned %s, entry %s', o.document, o.points, l.amount)
