@@ -12,12 +12,42 @@
 
 #include "spi_util.h"
 
+#define MAX_KEPT_PLANS 128
+
+/* Every kept plan's slot, so all can be dropped when the extension is re-created */
+static SPIPlanPtr *KeptPlanSlots[MAX_KEPT_PLANS];
+static int	NumKeptPlans = 0;
+static Oid	KeptPlansPointsType = InvalidOid;
+
+/*
+ * Kept plans name our types by OID; if the extension was dropped and created
+ * again in this backend's lifetime those OIDs are gone, so drop every plan.
+ */
+static void
+ForgetStalePlans(void)
+{
+	Oid			points_type = LoyaltyTypeOid("points");
+	int			i;
+
+	if (points_type == KeptPlansPointsType)
+		return;
+	for (i = 0; i < NumKeptPlans; i++)
+	{
+		if (*KeptPlanSlots[i] != NULL)
+			SPI_freeplan(*KeptPlanSlots[i]);
+		*KeptPlanSlots[i] = NULL;
+	}
+	NumKeptPlans = 0;
+	KeptPlansPointsType = points_type;
+}
+
 /* Prepare a statement once per backend and keep it in *slot */
 SPIPlanPtr
 LoyaltyPlan(SPIPlanPtr *slot, const char *sql, int nargs, const Oid *argtypes)
 {
 	SPIPlanPtr	plan;
 
+	ForgetStalePlans();
 	if (*slot != NULL)
 		return *slot;
 	plan = SPI_prepare(sql, nargs, (Oid *) argtypes);
@@ -25,6 +55,9 @@ LoyaltyPlan(SPIPlanPtr *slot, const char *sql, int nargs, const Oid *argtypes)
 		elog(ERROR, "SPI_prepare failed for \"%s\": %s", sql, SPI_result_code_string(SPI_result));
 	if (SPI_keepplan(plan) != 0)
 		elog(ERROR, "SPI_keepplan failed");
+	if (NumKeptPlans >= MAX_KEPT_PLANS)
+		elog(ERROR, "too many kept plans");
+	KeptPlanSlots[NumKeptPlans++] = slot;
 	*slot = plan;
 	return plan;
 }
