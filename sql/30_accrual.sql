@@ -168,6 +168,19 @@ SELECT l.earned, l.remaining, l.expires_at FROM lot l JOIN ledger e ON e.entry_i
  WHERE e.document = 'EXP-1';
 UPDATE program SET time_zone = 'Mars/Olympus' WHERE code = 'vn_near';
 
+-- a document id belongs to one customer
+SELECT points FROM record_order('cafe', 'K1', 'CF-own', total => 20000);
+SELECT points FROM record_order('cafe', 'nobody', 'CF-own', total => 20000);
+-- an order is returned by lines or by amounts, not both
+SELECT points FROM record_order('vn_keep', 'cust-1', 'MIX-1', '[{"sku": "a", "qty": 2, "price": 50000}]');
+SELECT return_order('vn_keep', 'MIX-1', 'MIX-R1', amount => 50000) AS taken;
+SELECT return_order('vn_keep', 'MIX-1', 'MIX-R2', '[{"line": 1, "qty": 1}]');
+-- the card shown at the till decides card-series rules
+SELECT issue_card(member_id('fashion', 'F1'), card_no => '2900000012345') AS imported_card;
+SELECT rule_name, points FROM explain_accrual('fashion', 'F1', '[{"sku": "HAT", "price": 100000}]',
+                                              card_no => '2900000012345');
+SELECT a.note, a.kind, a.amount FROM ledger a WHERE a.source = 'adjust' ORDER BY a.document;
+
 -- the ledger is append-only and consistent
 UPDATE ledger SET amount = 1000;
 DELETE FROM ledger;

@@ -3,10 +3,10 @@
  *		Earning points on orders: the rule engine's evaluation of an order,
  *		and posting the result to the ledger in the order's transaction.
  *
- * Points are computed in millionths of a point with 128-bit integers, summed
- * per order, rounded once by the program's rounding mode, and then spread
- * back over the lines (largest remainder) so that returns can take back
- * exactly what each line earned.
+ * Points are computed in millionths of a point with 128-bit integers.  Each
+ * line keeps its exact points (to the hundredth), the program's rounding
+ * mode applies once to the order's sum, and the difference is stored as the
+ * order's rounding, so returns take back exactly what each line earned.
  */
 #include "postgres.h"
 
@@ -40,6 +40,7 @@ static SPIPlanPtr MemberPlan = NULL;
 static SPIPlanPtr EnrollPlan = NULL;
 static SPIPlanPtr PostEarnPlan = NULL;
 static SPIPlanPtr ExistingOrderPlan = NULL;
+static SPIPlanPtr OtherMemberPlan = NULL;
 
 /* a / b rounded half away from zero (b > 0) */
 static int128
@@ -299,10 +300,12 @@ TextArrayToList(Datum arr, char ***items, int *n)
 
 /* Look a customer up in a program; enroll when the program says so */
 void
-ResolveMember(const ProgramConfig *prog, const char *customer_key, MemberInfo *m)
+ResolveMember(const ProgramConfig *prog, const char *customer_key, const char *card_no,
+			  MemberInfo *m)
 {
-	Oid			types[3] = {INT8OID, TEXTOID, BOOLOID};
-	Datum		values[3];
+	Oid			types[4] = {INT8OID, TEXTOID, BOOLOID, TEXTOID};
+	Datum		values[4];
+	char		nulls[4] = {' ', ' ', ' ', ' '};
 	bool		isnull;
 	HeapTuple	t;
 	TupleDesc	d;
@@ -314,14 +317,16 @@ ResolveMember(const ProgramConfig *prog, const char *customer_key, MemberInfo *m
 	LoyaltyPlan(&MemberPlan,
 				"SELECT m.member_id, m.status, m.groups, CASE WHEN $3 THEN ARRAY("
 				"SELECT DISTINCT c.series FROM loyalty.card c WHERE c.member_id = m.member_id "
-				"AND c.status = 'active' AND c.series IS NOT NULL) END "
+				"AND c.status = 'active' AND c.series IS NOT NULL "
+				"AND ($4::text IS NULL OR c.card_no = $4)) END "
 				"FROM loyalty.member_key k JOIN loyalty.member m ON m.member_id = k.member_id "
 				"WHERE k.program_id = $1 AND k.customer_key = $2",
-				3, types);
+				4, types);
 	values[0] = Int64GetDatum(prog->program_id);
 	values[1] = CStringGetTextDatum(customer_key);
 	values[2] = BoolGetDatum(prog->uses_card_series);
-	LoyaltyExec(MemberPlan, values, NULL, true, 1);
+	values[3] = LoyaltyTextOrNull(card_no, &nulls[3]);
+	LoyaltyExec(MemberPlan, values, nulls, true, 1);
 	if (SPI_processed == 0)
 	{
 		Oid			etypes[2] = {TEXTOID, TEXTOID};
@@ -339,7 +344,7 @@ ResolveMember(const ProgramConfig *prog, const char *customer_key, MemberInfo *m
 		ev[0] = CStringGetTextDatum(prog->code);
 		ev[1] = CStringGetTextDatum(customer_key);
 		LoyaltyExec(EnrollPlan, ev, NULL, false, 1);
-		LoyaltyExec(MemberPlan, values, NULL, false, 1);
+		LoyaltyExec(MemberPlan, values, nulls, false, 1);
 		if (SPI_processed == 0)
 			elog(ERROR, "enrolled customer \"%s\" was not found", customer_key);
 	}
@@ -562,6 +567,33 @@ ReplayOrder(const ProgramConfig *prog, const AccrualOrder *order, const MemberIn
 	result->replayed = true;
 }
 
+/*
+ * A document id belongs to one customer: the same (program, source,
+ * document) posted for another member is a conflict, not a second order.
+ */
+static void
+CheckDocumentOwner(const ProgramConfig *prog, const AccrualOrder *order, const MemberInfo *m)
+{
+	Oid			types[4] = {INT8OID, TEXTOID, TEXTOID, INT8OID};
+	Datum		values[4];
+
+	LoyaltyPlan(&OtherMemberPlan,
+				"SELECT 1 FROM loyalty.member_order WHERE program_id = $1 AND source = $2 "
+				"AND document = $3 AND member_id <> $4 LIMIT 1",
+				4, types);
+	values[0] = Int64GetDatum(prog->program_id);
+	values[1] = CStringGetTextDatum(order->source);
+	values[2] = CStringGetTextDatum(order->document);
+	values[3] = Int64GetDatum(m->member_id);
+	LoyaltyExec(OtherMemberPlan, values, NULL, true, 1);
+	if (SPI_processed > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_LOYALTY_IDEMPOTENCY_CONFLICT),
+				 errmsg("order \"%s\" from source \"%s\" was already posted for another customer",
+						order->document, order->source),
+				 errhint("Document ids must be unique per source; a retry must repeat the original customer.")));
+}
+
 /* Check an order's numbers before anything is written */
 void
 ValidateOrder(const AccrualOrder *order)
@@ -604,7 +636,7 @@ AccrueOrder(const AccrualOrder *order, AccrualResult *result)
 		return;
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	ResolveMember(prog, order->customer_key, &m);
+	ResolveMember(prog, order->customer_key, order->card_no, &m);
 	if (m.found)
 	{
 		int64		entry_id = LoyaltyGenerateId();
@@ -612,6 +644,7 @@ AccrueOrder(const AccrualOrder *order, AccrualResult *result)
 		result->has_member = true;
 		result->member_id = m.member_id;
 		ComputeAccrual(prog, order, &m, &c);
+		CheckDocumentOwner(prog, order, &m);
 		if (PostEarn(prog, order, &m, &c, entry_id))
 		{
 			result->points = c.total;

@@ -42,7 +42,8 @@ typedef struct AccrualComputation
 } AccrualComputation;
 
 extern void ValidateOrder(const AccrualOrder *order);
-extern void ResolveMember(const ProgramConfig *prog, const char *customer_key, MemberInfo *m);
+extern void ResolveMember(const ProgramConfig *prog, const char *customer_key,
+						  const char *card_no, MemberInfo *m);
 extern void ComputeAccrual(const ProgramConfig *prog, const AccrualOrder *order,
 						   const MemberInfo *m, AccrualComputation *c);
 extern bool LotExpiry(const ProgramConfig *prog, TimestampTz earned_at, TimestampTz *expires_at);

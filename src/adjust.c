@@ -33,7 +33,7 @@ PriorAdjustment(int64 member_id, int64 program_id, const char *document, Points 
 
 	LoyaltyPlan(&PriorAdjustPlan,
 				"SELECT amount FROM loyalty.ledger WHERE member_id = $1 AND program_id = $2 "
-				"AND source = 'adjust' AND document = $3 AND kind IN ('adjust', 'reverse')",
+				"AND source = 'adjust' AND document = $3 AND kind = 'adjust'",
 				3, types);
 	values[0] = Int64GetDatum(member_id);
 	values[1] = Int64GetDatum(program_id);
@@ -54,26 +54,26 @@ PriorAdjustment(int64 member_id, int64 program_id, const char *document, Points 
 /* Credit points: an entry, a lot and the balance, in one statement */
 static void
 CreditPoints(const ProgramConfig *prog, int64 member_id, Points amount, const char *document,
-			 const char *branch)
+			 const char *branch, const char *note)
 {
 	Oid			pt = LoyaltyTypeOid("points");
-	Oid			types[9] = {INT8OID, INT8OID, InvalidOid, TEXTOID, TEXTOID, TIMESTAMPTZOID,
-	TIMESTAMPTZOID, INT8OID, INT8OID};
-	Datum		values[9];
-	char		nulls[9];
+	Oid			types[10] = {INT8OID, INT8OID, InvalidOid, TEXTOID, TEXTOID, TIMESTAMPTZOID,
+	TIMESTAMPTZOID, INT8OID, INT8OID, TEXTOID};
+	Datum		values[10];
+	char		nulls[10];
 	LedgerEntry e;
 
 	types[2] = pt;
 	LoyaltyPlan(&CreditPlan,
 				"WITH e AS (INSERT INTO loyalty.ledger (member_id, entry_id, program_id, kind, amount,"
-				" source, document, branch, created_at, expires_at, checksum)"
-				" VALUES ($1, $8, $2, 'adjust', $3, 'adjust', $4, $5, $6, $7, $9)),"
+				" source, document, branch, created_at, expires_at, checksum, note)"
+				" VALUES ($1, $8, $2, 'adjust', $3, 'adjust', $4, $5, $6, $7, $9, $10)),"
 				" b AS (INSERT INTO loyalty.balance AS b (member_id, program_id, points)"
 				" VALUES ($1, $2, $3) ON CONFLICT (member_id, program_id) DO UPDATE"
 				" SET points = b.points OPERATOR(loyalty.+) excluded.points, updated_at = now() RETURNING b.points)"
 				" INSERT INTO loyalty.lot (member_id, lot_id, program_id, earned, remaining, earned_at, expires_at)"
 				" SELECT $1, $8, $2, $3, greatest(0, least($3, b.points)), $6, $7 FROM b",
-				9, types);
+				10, types);
 	memset(&e, 0, sizeof(e));
 	e.member_id = member_id;
 	e.entry_id = LoyaltyGenerateId();
@@ -96,6 +96,7 @@ CreditPoints(const ProgramConfig *prog, int64 member_id, Points amount, const ch
 	nulls[6] = e.has_expiry ? ' ' : 'n';
 	values[7] = Int64GetDatum(e.entry_id);
 	values[8] = Int64GetDatum(LedgerChecksum(&e));
+	values[9] = LoyaltyTextOrNull(note, &nulls[9]);
 	LoyaltyExec(CreditPlan, values, nulls, false, 0);
 }
 
@@ -108,6 +109,7 @@ adjust_points(PG_FUNCTION_ARGS)
 	Points		amount;
 	const char *document;
 	const char *branch;
+	const char *note;
 	Points		unrecovered;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
@@ -118,6 +120,7 @@ adjust_points(PG_FUNCTION_ARGS)
 	amount = PG_GETARG_POINTS(2);
 	document = text_to_cstring(PG_GETARG_TEXT_PP(3));
 	branch = PG_ARGISNULL(5) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(5));
+	note = PG_ARGISNULL(4) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(4));
 	if (amount == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -125,7 +128,7 @@ adjust_points(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	ResolveMember(prog, text_to_cstring(PG_GETARG_TEXT_PP(1)), &m);
+	ResolveMember(prog, text_to_cstring(PG_GETARG_TEXT_PP(1)), NULL, &m);
 	if (!m.found)
 		ereport(ERROR,
 				(errcode(ERRCODE_LOYALTY_UNKNOWN_MEMBER),
@@ -134,11 +137,11 @@ adjust_points(PG_FUNCTION_ARGS)
 	if (!PriorAdjustment(m.member_id, prog->program_id, document, amount))
 	{
 		if (amount > 0)
-			CreditPoints(prog, m.member_id, amount, document, branch);
+			CreditPoints(prog, m.member_id, amount, document, branch, note);
 		else
 		{
-			LedgerTakeBack(m.member_id, prog->program_id, "adjust", document, NULL, branch,
-						   PointsNegate(amount), 0, true, &unrecovered);
+			LedgerTakeBack(m.member_id, prog->program_id, "adjust", "adjust", document, NULL, branch,
+						   note, PointsNegate(amount), 0, true, &unrecovered);
 			if (unrecovered != 0)
 				ereport(ERROR,
 						(errcode(ERRCODE_CHECK_VIOLATION),

@@ -9,7 +9,7 @@
 #include "compat.h"
 #include "guc.h"
 
-/* When off, host-table triggers record orders but post no points */
+/* When off, orders post no points (host triggers and record_order do nothing) */
 bool		loyalty_accrual_enabled = true;
 
 /* This server's number in a sharded cluster: the top bits of every id */
@@ -21,7 +21,7 @@ LoyaltyGucInit(void)
 {
 	DefineCustomBoolVariable("pg_loyalty.accrual_enabled",
 							 "Whether order triggers post points.",
-							 "Turn off for a bulk import of historical orders that must not earn points.",
+							 "Turn off for a bulk import of historical orders that must not earn points; nothing is recorded for them.",
 							 &loyalty_accrual_enabled,
 							 true,
 							 PGC_SUSET,

@@ -33,7 +33,6 @@ static SPIPlanPtr OpenLotsPlan = NULL;
 static SPIPlanPtr ConsumeLotPlan = NULL;
 
 static void AppendField(StringInfo buf, const char *value);
-static void InsertEntry(const LedgerEntry *e);
 static void ConsumeLots(int64 member_id, int64 program_id, Points amount, int64 first_lot);
 
 /* Add one field and a separator to the checksum input */
@@ -138,23 +137,23 @@ ledger_reject_change(PG_FUNCTION_ARGS)
 }
 
 /* Write one ledger row */
-static void
-InsertEntry(const LedgerEntry *e)
+void
+LedgerInsertEntry(const LedgerEntry *e)
 {
-	static const Oid types[14] = {INT8OID, INT8OID, INT8OID, TEXTOID, INT8OID, TEXTOID, TEXTOID,
-	TEXTOID, TEXTOID, INT8OID, INT8OID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT8OID};
-	Datum		values[14];
-	char		nulls[14];
+	static const Oid types[15] = {INT8OID, INT8OID, INT8OID, TEXTOID, INT8OID, TEXTOID, TEXTOID,
+	TEXTOID, TEXTOID, INT8OID, INT8OID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT8OID, TEXTOID};
+	Datum		values[15];
+	char		nulls[15];
 	SPIPlanPtr	plan;
-	Oid			argtypes[14];
+	Oid			argtypes[15];
 
 	memcpy(argtypes, types, sizeof(types));
 	argtypes[4] = LoyaltyTypeOid("points");
 	plan = LoyaltyPlan(&InsertEntryPlan,
 					   "INSERT INTO loyalty.ledger (member_id, entry_id, program_id, kind, amount, "
 					   "source, document, ref_document, branch, rule_id, campaign_id, created_at, "
-					   "expires_at, checksum) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)",
-					   14, argtypes);
+					   "expires_at, checksum, note) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)",
+					   15, argtypes);
 	memset(nulls, ' ', sizeof(nulls));
 	values[0] = Int64GetDatum(e->member_id);
 	values[1] = Int64GetDatum(e->entry_id);
@@ -173,6 +172,7 @@ InsertEntry(const LedgerEntry *e)
 	values[12] = TimestampTzGetDatum(e->expires_at);
 	nulls[12] = e->has_expiry ? ' ' : 'n';
 	values[13] = Int64GetDatum(LedgerChecksum(e));
+	values[14] = LoyaltyTextOrNull(e->note, &nulls[14]);
 	LoyaltyExec(plan, values, nulls, false, 0);
 }
 
@@ -222,19 +222,22 @@ ConsumeLots(int64 member_id, int64 program_id, Points amount, int64 first_lot)
 }
 
 /*
- * Take amount points back from a member (a return or cancellation).  With
- * cap_at_balance the take is limited to what the balance holds and the rest
- * is reported in *unrecovered; otherwise the balance may go below zero.
- * Returns the points actually taken.  Caller is connected to SPI.
+ * Take amount points from a member as an entry of the given kind (reverse
+ * for returns, adjust for corrections).  With cap_at_balance the take is
+ * limited to what the balance holds and the rest is reported in
+ * *unrecovered; otherwise the balance may go below zero.  Lots are used
+ * first_lot first, then soonest to expire.  Returns the points actually
+ * taken.  Caller is connected to SPI.
  */
 Points
-LedgerTakeBack(int64 member_id, int64 program_id, const char *source,
+LedgerTakeBack(int64 member_id, int64 program_id, const char *kind, const char *source,
 			   const char *document, const char *ref_document, const char *branch,
-			   Points amount, int64 first_lot, bool cap_at_balance, Points *unrecovered)
+			   const char *note, Points amount, int64 first_lot, bool cap_at_balance,
+			   Points *unrecovered)
 {
 	Oid			lock_types[2] = {INT8OID, INT8OID};
-	Oid			debit_types[4] = {INT8OID, INT8OID, InvalidOid, InvalidOid};
-	Datum		values[4];
+	Oid			debit_types[5] = {INT8OID, INT8OID, InvalidOid, InvalidOid, BOOLOID};
+	Datum		values[5];
 	bool		isnull;
 	Points		balance;
 	Points		take;
@@ -262,26 +265,29 @@ LedgerTakeBack(int64 member_id, int64 program_id, const char *source,
 		e.member_id = member_id;
 		e.entry_id = LoyaltyGenerateId();
 		e.program_id = program_id;
-		e.kind = "reverse";
+		e.kind = kind;
 		e.amount = PointsNegate(take);
 		e.source = source;
 		e.document = document;
 		e.ref_document = ref_document;
 		e.branch = branch;
+		e.note = note;
 		e.created_at = GetCurrentTransactionStartTimestamp();
-		InsertEntry(&e);
+		LedgerInsertEntry(&e);
 		ConsumeLots(member_id, program_id, Min(take, Max(balance, 0)), first_lot);
 	}
 
 	debit_types[2] = LoyaltyTypeOid("points");
 	debit_types[3] = debit_types[2];
 	LoyaltyPlan(&DebitBalancePlan,
-				"UPDATE loyalty.balance SET points = points OPERATOR(loyalty.-) $3, reversed_total = reversed_total OPERATOR(loyalty.+) $3, "
+				"UPDATE loyalty.balance SET points = points OPERATOR(loyalty.-) $3, "
+				"reversed_total = reversed_total OPERATOR(loyalty.+) CASE WHEN $5 THEN $3 ELSE 0 END, "
 				"unrecovered = unrecovered OPERATOR(loyalty.+) $4, updated_at = now() "
 				"WHERE member_id = $1 AND program_id = $2",
-				4, debit_types);
+				5, debit_types);
 	values[2] = PointsGetDatum(take);
 	values[3] = PointsGetDatum(*unrecovered);
+	values[4] = BoolGetDatum(strcmp(kind, "reverse") == 0);
 	LoyaltyExec(DebitBalancePlan, values, NULL, false, 0);
 	return take;
 }

@@ -26,12 +26,15 @@ typedef struct LedgerEntry
 	TimestampTz created_at;
 	bool		has_expiry;
 	TimestampTz expires_at;
+	const char *note;			/* free text, not part of the checksum */
 } LedgerEntry;
 
 extern int64 LedgerChecksum(const LedgerEntry *entry);
-extern Points LedgerTakeBack(int64 member_id, int64 program_id, const char *source,
-							 const char *document, const char *ref_document,
-							 const char *branch, Points amount, int64 first_lot,
-							 bool cap_at_balance, Points *unrecovered);
+extern void LedgerInsertEntry(const LedgerEntry *entry);
+extern Points LedgerTakeBack(int64 member_id, int64 program_id, const char *kind,
+							 const char *source, const char *document,
+							 const char *ref_document, const char *branch, const char *note,
+							 Points amount, int64 first_lot, bool cap_at_balance,
+							 Points *unrecovered);
 
 #endif							/* PG_LOYALTY_LEDGER_H */

@@ -53,6 +53,38 @@ static SPIPlanPtr OpenLinesPlan = NULL;
 static SPIPlanPtr ReturnAllLinesPlan = NULL;
 static SPIPlanPtr UpdateOrderPlan = NULL;
 static SPIPlanPtr InsertReturnPlan = NULL;
+static SPIPlanPtr ReturnModesPlan = NULL;
+
+/*
+ * An order is returned either by lines or by amounts: mixing them would let
+ * goods come back twice.  Refuse a return of the other kind.
+ */
+static void
+CheckReturnMode(int64 program_id, const char *source, const char *document,
+				const LockedOrder *o, bool by_lines)
+{
+	Oid			types[4] = {INT8OID, INT8OID, TEXTOID, TEXTOID};
+	Datum		values[4];
+	bool		isnull;
+	Datum		other;
+
+	LoyaltyPlan(&ReturnModesPlan,
+				"SELECT coalesce(bool_or(digest LIKE 'lines%'), false), "
+				"coalesce(bool_or(digest LIKE 'amount%'), false) FROM loyalty.member_return "
+				"WHERE member_id = $1 AND program_id = $2 AND source = $3 AND document = $4",
+				4, types);
+	values[0] = Int64GetDatum(o->member_id);
+	values[1] = Int64GetDatum(program_id);
+	values[2] = CStringGetTextDatum(source);
+	values[3] = CStringGetTextDatum(document);
+	LoyaltyExec(ReturnModesPlan, values, NULL, true, 1);
+	other = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, by_lines ? 2 : 1, &isnull);
+	if (DatumGetBool(other))
+		ereport(ERROR,
+				(errcode(ERRCODE_LOYALTY_RETURN_EXCEEDS_ORDER),
+				 errmsg("order \"%s\" was already returned by %s", document, by_lines ? "amount" : "lines"),
+				 errhint("Keep returning this order the same way, or cancel what is left of it.")));
+}
 
 /* round(total * part / whole) half away from zero, exact */
 static Points
@@ -120,6 +152,25 @@ LockOrder(int64 program_id, const char *source, const char *document, LockedOrde
 	o->reversed_points = PointsColumn(t, d, 5);
 	o->entry_id = LoyaltyGetInt64(t, d, 6, 0);
 	return true;
+}
+
+/* Whether a member's order with this document exists */
+static bool
+OrderKnown(int64 program_id, const char *source, const char *document)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			types[3] = {INT8OID, TEXTOID, TEXTOID};
+	Datum		values[3];
+
+	LoyaltyPlan(&plan,
+				"SELECT 1 FROM loyalty.member_order WHERE program_id = $1 AND source = $2 "
+				"AND document = $3 LIMIT 1",
+				3, types);
+	values[0] = Int64GetDatum(program_id);
+	values[1] = CStringGetTextDatum(source);
+	values[2] = CStringGetTextDatum(document);
+	LoyaltyExec(plan, values, NULL, true, 1);
+	return SPI_processed > 0;
 }
 
 /* A retried return: same content gives the first result, different is an error */
@@ -215,9 +266,11 @@ ReturnLines(int64 program_id, const char *source, const char *document, const Lo
 		target = Proportion(line_points, before + lines[i].quantity, bought);
 		due += target - reversed;
 		*returned_amount += (int64) (((int128) line_amount * lines[i].quantity + bought / 2) / bought);
-		values[5] = DirectFunctionCall2(numeric_div,
-										DirectFunctionCall1(int8_numeric, Int64GetDatum(lines[i].quantity)),
-										DirectFunctionCall1(int8_numeric, Int64GetDatum(1000)));
+		values[5] = DirectFunctionCall2(numeric_round,
+										DirectFunctionCall2(numeric_div,
+															DirectFunctionCall1(int8_numeric, Int64GetDatum(lines[i].quantity)),
+															DirectFunctionCall1(int8_numeric, Int64GetDatum(1000))),
+										Int32GetDatum(3));
 		values[6] = PointsGetDatum(target - reversed);
 		LoyaltyExec(UpdateLinePlan, values, NULL, false, 0);
 	}
@@ -324,6 +377,8 @@ ProcessReturn(const ProgramConfig *prog, const char *source, const char *documen
 	if (PriorReturn(prog->program_id, &o, source, return_document, document, digest, &taken))
 		return taken;
 
+	if (nlines > 0 || has_amount)
+		CheckReturnMode(prog->program_id, source, document, &o, nlines > 0);
 	if (nlines > 0)
 	{
 		returned_amount = o.returned_amount;
@@ -355,8 +410,9 @@ ProcessReturn(const ProgramConfig *prog, const char *source, const char *documen
 	/* Never more than the order earned */
 	due = Max(0, Min(due, o.points - o.reversed_points));
 	if (due > 0)
-		taken = LedgerTakeBack(o.member_id, prog->program_id, source, return_document, document,
-							   branch, due, o.entry_id, prog->cap_at_balance, &unrecovered);
+		taken = LedgerTakeBack(o.member_id, prog->program_id, "reverse", source, return_document,
+							   document, branch, NULL, due, o.entry_id, prog->cap_at_balance,
+							   &unrecovered);
 	RecordReturn(prog->program_id, source, document, return_document, &o, returned_amount, due,
 				 taken, all_back ? whole_status : "open", digest);
 	return taken;
@@ -451,6 +507,11 @@ return_order_lines(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+	if (!OrderKnown(prog->program_id, source, document))
+		ereport(NOTICE,
+				(errmsg("order \"%s\" from source \"%s\" earned no points, so the return takes none back",
+						document, source),
+				 errdetail("No member's order with that document id was found; it was a guest's, or the id is mistyped.")));
 	taken = ProcessReturn(prog, source, document, return_document, lines, nlines,
 						  !PG_ARGISNULL(4), amount, branch, digest.data,
 						  strcmp(document, return_document) == 0 ? "cancelled" : "returned");
