@@ -117,10 +117,35 @@ run_pgtap() {
     echo "   pgtap: $((ok - skip)) passed, $bad failed, $skip skipped"
 }
 
+# Run the cluster-level TAP scripts (dump/restore, standby, ...) in test/tap/.
+run_tap_scripts() {
+    local script name log rc ok bad
+    echo "== cluster"
+    for script in "$WORK"/test/tap/*.sh; do
+        [ "$(basename "$script")" = "lib.sh" ] && continue
+        name=$(basename "$script" .sh)
+        log="$RESULTS/cluster-$name.log"
+        (cd "$WORK" && PG_CONFIG="$PG_CONFIG" bash "$script") >"$log" 2>&1
+        rc=$?
+        ok=$(grep -cE '^ok [0-9]+' "$log")
+        bad=$(grep -cE '^not ok [0-9]+' "$log")
+        if [ $rc -ne 0 ] && [ "$bad" -eq 0 ]; then
+            bad=1
+        fi
+        PASSED=$((PASSED + ok))
+        FAILED=$((FAILED + bad))
+        echo "   test/tap/$name.sh: $ok passed, $bad failed"
+        if [ "$bad" -gt 0 ]; then
+            grep -vE '^ok [0-9]+' "$log" | head -40 | sed 's/^/   | /'
+        fi
+    done
+}
+
 START=$(date +%s)
 run_make_suite regress check-regress regression.diffs
 run_make_suite isolation check-isolation output_iso/regression.diffs
 run_pgtap
+run_tap_scripts
 
 [ "$(id -u)" -eq 0 ] && rm -rf "$WORK"
 echo "== all suites in $(( $(date +%s) - START )) s"

@@ -21,6 +21,10 @@ SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    -- A restore re-inserts rows that are already in the restored audit log.
+    IF current_setting('application_name') = 'pg_restore' THEN
+        RETURN NULL;
+    END IF;
     IF TG_OP = 'TRUNCATE' THEN
         INSERT INTO @extschema@.audit_log (table_name, operation, changed_by)
         VALUES (TG_TABLE_SCHEMA || '.' || TG_TABLE_NAME, TG_OP, current_user);
@@ -35,7 +39,7 @@ END
 $$;
 REVOKE ALL ON FUNCTION @extschema@.audit_change() FROM PUBLIC;
 COMMENT ON FUNCTION @extschema@.audit_change() IS
-'Trigger: records a configuration change in loyalty.audit_log (runs as the extension owner so the log needs no grants)';
+'Trigger: records a configuration change in loyalty.audit_log (runs as the extension owner so the log needs no grants); pg_restore''s reloading of rows is not a change and is not logged';
 
 CREATE FUNCTION @extschema@.audit_table(tbl regclass)
 RETURNS void
