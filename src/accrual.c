@@ -441,7 +441,9 @@ PostEarn(const ProgramConfig *prog, const AccrualOrder *order, const MemberInfo 
 				"WITH o AS ("
 				" INSERT INTO loyalty.member_order (member_id, program_id, source, document, branch,"
 				"  channel, ordered_at, amount, points, visit_points, rounding, entry_id)"
-				" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $24, CASE WHEN $23 THEN $11 END)"
+				" SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $24, CASE WHEN $23 THEN $11 END"
+				" WHERE NOT EXISTS (SELECT 1 FROM loyalty.member_order x WHERE x.program_id = $2"
+				"  AND x.source = $3 AND x.document = $4 AND x.member_id <> $1)"
 				" ON CONFLICT DO NOTHING RETURNING member_id),"
 				" ln AS ("
 				" INSERT INTO loyalty.member_order_line (member_id, program_id, source, document, line_no,"
@@ -529,44 +531,6 @@ PostEarn(const ProgramConfig *prog, const AccrualOrder *order, const MemberInfo 
 	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)) > 0;
 }
 
-/* A retried document: same amount returns the first result, else an error */
-static void
-ReplayOrder(const ProgramConfig *prog, const AccrualOrder *order, const MemberInfo *m,
-			AccrualResult *result)
-{
-	Oid			types[4] = {INT8OID, INT8OID, TEXTOID, TEXTOID};
-	Datum		values[4];
-	bool		isnull;
-	HeapTuple	t;
-	int64		amount;
-
-	LoyaltyPlan(&ExistingOrderPlan,
-				"SELECT amount, points, entry_id FROM loyalty.member_order "
-				"WHERE member_id = $1 AND program_id = $2 AND source = $3 AND document = $4",
-				4, types);
-	values[0] = Int64GetDatum(m->member_id);
-	values[1] = Int64GetDatum(prog->program_id);
-	values[2] = CStringGetTextDatum(order->source);
-	values[3] = CStringGetTextDatum(order->document);
-	LoyaltyExec(ExistingOrderPlan, values, NULL, false, 1);
-	if (SPI_processed != 1)
-		elog(ERROR, "order \"%s\" conflicted but is not there", order->document);
-	t = SPI_tuptable->vals[0];
-	amount = MoneyFromNumeric(DatumGetNumeric(SPI_getbinval(t, SPI_tuptable->tupdesc, 1, &isnull)), "amount");
-	if (amount != order->total)
-		ereport(ERROR,
-				(errcode(ERRCODE_LOYALTY_IDEMPOTENCY_CONFLICT),
-				 errmsg("order \"%s\" from source \"%s\" was already posted with a different amount",
-						order->document, order->source),
-				 errdetail("The first posting was for %s, this one is for %s.",
-						   SPI_getvalue(t, SPI_tuptable->tupdesc, 1),
-						   numeric_normalize(MoneyToNumeric(order->total))),
-				 errhint("A retry must repeat the original order; a changed order needs a new document id or a return.")));
-	result->points = DatumGetPoints(SPI_getbinval(t, SPI_tuptable->tupdesc, 2, &isnull));
-	result->entry_id = LoyaltyGetInt64(t, SPI_tuptable->tupdesc, 3, 0);
-	result->replayed = true;
-}
-
 /*
  * A document id belongs to one customer: the same (program, source,
  * document) posted for another member is a conflict, not a second order.
@@ -592,6 +556,47 @@ CheckDocumentOwner(const ProgramConfig *prog, const AccrualOrder *order, const M
 				 errmsg("order \"%s\" from source \"%s\" was already posted for another customer",
 						order->document, order->source),
 				 errhint("Document ids must be unique per source; a retry must repeat the original customer.")));
+}
+
+/* A retried document: same amount returns the first result, else an error */
+static void
+ReplayOrder(const ProgramConfig *prog, const AccrualOrder *order, const MemberInfo *m,
+			AccrualResult *result)
+{
+	Oid			types[4] = {INT8OID, INT8OID, TEXTOID, TEXTOID};
+	Datum		values[4];
+	bool		isnull;
+	HeapTuple	t;
+	int64		amount;
+
+	LoyaltyPlan(&ExistingOrderPlan,
+				"SELECT amount, points, entry_id FROM loyalty.member_order "
+				"WHERE member_id = $1 AND program_id = $2 AND source = $3 AND document = $4",
+				4, types);
+	values[0] = Int64GetDatum(m->member_id);
+	values[1] = Int64GetDatum(prog->program_id);
+	values[2] = CStringGetTextDatum(order->source);
+	values[3] = CStringGetTextDatum(order->document);
+	LoyaltyExec(ExistingOrderPlan, values, NULL, false, 1);
+	if (SPI_processed != 1)
+	{
+		CheckDocumentOwner(prog, order, m);
+		elog(ERROR, "order \"%s\" conflicted but is not there", order->document);
+	}
+	t = SPI_tuptable->vals[0];
+	amount = MoneyFromNumeric(DatumGetNumeric(SPI_getbinval(t, SPI_tuptable->tupdesc, 1, &isnull)), "amount");
+	if (amount != order->total)
+		ereport(ERROR,
+				(errcode(ERRCODE_LOYALTY_IDEMPOTENCY_CONFLICT),
+				 errmsg("order \"%s\" from source \"%s\" was already posted with a different amount",
+						order->document, order->source),
+				 errdetail("The first posting was for %s, this one is for %s.",
+						   SPI_getvalue(t, SPI_tuptable->tupdesc, 1),
+						   numeric_normalize(MoneyToNumeric(order->total))),
+				 errhint("A retry must repeat the original order; a changed order needs a new document id or a return.")));
+	result->points = DatumGetPoints(SPI_getbinval(t, SPI_tuptable->tupdesc, 2, &isnull));
+	result->entry_id = LoyaltyGetInt64(t, SPI_tuptable->tupdesc, 3, 0);
+	result->replayed = true;
 }
 
 /* Check an order's numbers before anything is written */
@@ -644,7 +649,6 @@ AccrueOrder(const AccrualOrder *order, AccrualResult *result)
 		result->has_member = true;
 		result->member_id = m.member_id;
 		ComputeAccrual(prog, order, &m, &c);
-		CheckDocumentOwner(prog, order, &m);
 		if (PostEarn(prog, order, &m, &c, entry_id))
 		{
 			result->points = c.total;

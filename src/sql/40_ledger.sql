@@ -20,7 +20,7 @@ CREATE TABLE @extschema@.ledger (
     PRIMARY KEY (member_id, entry_id),
     UNIQUE (member_id, program_id, source, document, kind)
 );
-CREATE INDEX ledger_created_idx ON @extschema@.ledger (created_at);
+CREATE INDEX ledger_created_idx ON @extschema@.ledger USING brin (created_at);
 COMMENT ON TABLE @extschema@.ledger IS
 'Every movement of points, append-only; one posting per (program, source, document, kind)';
 COMMENT ON COLUMN @extschema@.ledger.amount IS 'Points moved: positive credits the member, negative debits';
