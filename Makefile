@@ -31,7 +31,7 @@ include $(PGXS)
 $(DATA_built): $(SQL_SOURCES)
 	cat $^ > $@
 
-.PHONY: test demo bench check-regress check-isolation
+.PHONY: test demo bench crash-test check-regress check-isolation
 
 # Everything, from a fresh machine: packages, build, install, all suites.
 test:
@@ -44,6 +44,10 @@ demo:
 # Benchmarks (pgbench), written to bench/RESULTS.md.
 bench:
 	bash bench/run.sh
+
+# kill -9 of the server under load; nothing committed is lost, nothing twice.
+crash-test:
+	bash test/crash_test.sh
 
 # Only the pg_regress suite (run as a non-root user after make install).
 check-regress:
