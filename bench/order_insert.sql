@@ -1,0 +1,28 @@
+-- pgbench: the host's point-of-sale insert of one paid order with 3 lines,
+-- in one transaction.  Used unchanged for the bare floor and, after
+-- loyalty.attach(), for the attached run.  Needs -D customers=N -D products=M.
+-- A product's sku, group and price follow from its id (bench/setup.sql).
+\set cust random(1, :customers)
+\set branch random(1, 20)
+\set p1 random(1, :products)
+\set p2 random(1, :products)
+\set p3 random(1, :products)
+\set q1 random(1, 3)
+\set q2 random(1, 3)
+\set q3 random(1, 3)
+\set g1 (:p1 - 1) % 50 + 1
+\set g2 (:p2 - 1) % 50 + 1
+\set g3 (:p3 - 1) % 50 + 1
+\set pr1 1000 * (10 + (:p1 * 37) % 491)
+\set pr2 1000 * (10 + (:p2 * 37) % 491)
+\set pr3 1000 * (10 + (:p3 * 37) % 491)
+\set total :pr1 * :q1 + :pr2 * :q2 + :pr3 * :q3
+BEGIN;
+INSERT INTO shop.orders (order_id, customer_id, total, branch)
+VALUES (nextval('shop.order_seq'), :cust::bigint, :total::numeric, 'B' || :branch::text)
+RETURNING order_id AS oid \gset
+INSERT INTO shop.order_lines (order_id, line_no, sku, grp, qty, price)
+VALUES (:oid::bigint, 1, 'SKU-' || :p1::text, 'G' || :g1::text, :q1::numeric, :pr1::numeric),
+       (:oid::bigint, 2, 'SKU-' || :p2::text, 'G' || :g2::text, :q2::numeric, :pr2::numeric),
+       (:oid::bigint, 3, 'SKU-' || :p3::text, 'G' || :g3::text, :q3::numeric, :pr3::numeric);
+COMMIT;
