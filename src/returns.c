@@ -217,21 +217,24 @@ ReturnLines(int64 program_id, const char *source, const char *document, const Lo
 	int			i;
 
 	LoyaltyPlan(&LockLinePlan,
-				"SELECT quantity, amount, points, returned_quantity, reversed_points "
-				"FROM loyalty.member_order_line WHERE member_id = $1 AND program_id = $2 "
-				"AND source = $3 AND document = $4 AND line_no = $5 FOR UPDATE",
+				"SELECT x.p, o.line_quantities[x.p], o.line_amounts[x.p], o.line_points[x.p], "
+				"o.line_returned[x.p], o.line_reversed[x.p] FROM loyalty.member_order o, "
+				"LATERAL (SELECT array_position(o.line_nos, $5) AS p) x "
+				"WHERE o.member_id = $1 AND o.program_id = $2 AND o.source = $3 AND o.document = $4 "
+				"AND x.p IS NOT NULL",
 				5, lock_types);
 	upd_types[6] = LoyaltyTypeOid("points");
 	LoyaltyPlan(&UpdateLinePlan,
-				"UPDATE loyalty.member_order_line SET returned_quantity = returned_quantity + $6, "
-				"reversed_points = reversed_points OPERATOR(loyalty.+) $7 WHERE member_id = $1 AND program_id = $2 "
-				"AND source = $3 AND document = $4 AND line_no = $5",
+				"UPDATE loyalty.member_order SET line_returned[$5] = line_returned[$5] + $6, "
+				"line_reversed[$5] = line_reversed[$5] OPERATOR(loyalty.+) $7 WHERE member_id = $1 "
+				"AND program_id = $2 AND source = $3 AND document = $4",
 				7, upd_types);
 	for (i = 0; i < nlines; i++)
 	{
 		Datum		values[7];
 		HeapTuple	t;
 		TupleDesc	d;
+		int32		position;
 		int64		bought;
 		int64		line_amount;
 		Points		line_points;
@@ -251,11 +254,12 @@ ReturnLines(int64 program_id, const char *source, const char *document, const Lo
 					 errmsg("order \"%s\" has no line %d", document, lines[i].line_no)));
 		t = SPI_tuptable->vals[0];
 		d = SPI_tuptable->tupdesc;
-		bought = ScaledColumn(t, d, 1, 3);
-		line_amount = ScaledColumn(t, d, 2, 2);
-		line_points = PointsColumn(t, d, 3);
-		before = ScaledColumn(t, d, 4, 3);
-		reversed = PointsColumn(t, d, 5);
+		position = (int32) LoyaltyGetInt64(t, d, 1, 0);
+		bought = ScaledColumn(t, d, 2, 3);
+		line_amount = ScaledColumn(t, d, 3, 2);
+		line_points = PointsColumn(t, d, 4);
+		before = ScaledColumn(t, d, 5, 3);
+		reversed = PointsColumn(t, d, 6);
 		if (lines[i].quantity <= 0 || before + lines[i].quantity > bought)
 			ereport(ERROR,
 					(errcode(ERRCODE_LOYALTY_RETURN_EXCEEDS_ORDER),
@@ -272,6 +276,7 @@ ReturnLines(int64 program_id, const char *source, const char *document, const Lo
 															DirectFunctionCall1(int8_numeric, Int64GetDatum(1000))),
 										Int32GetDatum(3));
 		values[6] = PointsGetDatum(target - reversed);
+		values[4] = Int32GetDatum(position);
 		LoyaltyExec(UpdateLinePlan, values, NULL, false, 0);
 	}
 
@@ -281,9 +286,10 @@ ReturnLines(int64 program_id, const char *source, const char *document, const Lo
 		Datum		values[4];
 
 		LoyaltyPlan(&OpenLinesPlan,
-					"SELECT count(*) FROM loyalty.member_order_line WHERE member_id = $1 "
-					"AND program_id = $2 AND source = $3 AND document = $4 "
-					"AND returned_quantity < quantity",
+					"SELECT count(*) FROM loyalty.member_order o, "
+					"unnest(o.line_quantities, o.line_returned) AS u(quantity, returned) "
+					"WHERE o.member_id = $1 AND o.program_id = $2 AND o.source = $3 "
+					"AND o.document = $4 AND u.returned < u.quantity",
 					4, types);
 		values[0] = Int64GetDatum(o->member_id);
 		values[1] = Int64GetDatum(program_id);
@@ -305,8 +311,8 @@ ReturnAllLines(int64 program_id, const char *source, const char *document, int64
 	Datum		values[4];
 
 	LoyaltyPlan(&ReturnAllLinesPlan,
-				"UPDATE loyalty.member_order_line SET returned_quantity = quantity, "
-				"reversed_points = points WHERE member_id = $1 AND program_id = $2 "
+				"UPDATE loyalty.member_order SET line_returned = line_quantities, "
+				"line_reversed = line_points WHERE member_id = $1 AND program_id = $2 "
 				"AND source = $3 AND document = $4",
 				4, types);
 	values[0] = Int64GetDatum(member_id);

@@ -75,32 +75,36 @@ CREATE TABLE @extschema@.member_order (
     reversed_points @extschema@.points NOT NULL DEFAULT 0,
     status          text NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'returned', 'cancelled')),
     entry_id        bigint,
-    PRIMARY KEY (member_id, program_id, source, document)
+    line_nos        integer[] NOT NULL DEFAULT '{}',
+    line_skus       text[] NOT NULL DEFAULT '{}',
+    line_groups     text[] NOT NULL DEFAULT '{}',
+    line_quantities numeric[] NOT NULL DEFAULT '{}',
+    line_amounts    numeric[] NOT NULL DEFAULT '{}',
+    line_points     @extschema@.points[] NOT NULL DEFAULT '{}',
+    line_rules      bigint[] NOT NULL DEFAULT '{}',
+    line_returned   numeric[] NOT NULL DEFAULT '{}',
+    line_reversed   @extschema@.points[] NOT NULL DEFAULT '{}',
+    PRIMARY KEY (member_id, program_id, source, document),
+    CHECK (cardinality(line_nos) = cardinality(line_points)
+           AND cardinality(line_nos) = cardinality(line_returned)
+           AND cardinality(line_nos) = cardinality(line_reversed))
 );
-CREATE INDEX member_order_time_idx ON @extschema@.member_order (member_id, ordered_at);
 COMMENT ON TABLE @extschema@.member_order IS
-'Orders of members as accrual saw them: amount, points earned, and what returns took back';
+'Orders of members as accrual saw them: amount, points earned, what returns took back, and per line (in the line_* arrays, read through loyalty.member_order_line) the rule that applied';
 COMMENT ON COLUMN @extschema@.member_order.visit_points IS 'Points of the per-visit rule';
 COMMENT ON COLUMN @extschema@.member_order.rounding IS 'The order rounding: points minus the lines'' and the visit''s exact points';
+COMMENT ON COLUMN @extschema@.member_order.line_points IS 'Points each line earned, in line order; the lines live in the row so an order is one row to write';
 
-CREATE TABLE @extschema@.member_order_line (
-    member_id       bigint NOT NULL,
-    program_id      bigint NOT NULL,
-    source          text NOT NULL,
-    document        text NOT NULL,
-    line_no         integer NOT NULL,
-    sku             text,
-    item_group      text,
-    quantity        numeric NOT NULL,
-    amount          numeric NOT NULL,
-    points          @extschema@.points NOT NULL,
-    rule_id         bigint,
-    returned_quantity numeric NOT NULL DEFAULT 0,
-    reversed_points @extschema@.points NOT NULL DEFAULT 0,
-    PRIMARY KEY (member_id, program_id, source, document, line_no)
-);
-COMMENT ON TABLE @extschema@.member_order_line IS
-'Per-line accrual: the rule that applied and the points, so returns take back exactly what a line earned';
+CREATE VIEW @extschema@.member_order_line AS
+SELECT o.member_id, o.program_id, o.source, o.document, u.line_no, u.sku, u.item_group,
+       u.quantity, u.amount, u.points, u.rule_id, u.returned_quantity, u.reversed_points
+  FROM @extschema@.member_order o,
+       unnest(o.line_nos, o.line_skus, o.line_groups, o.line_quantities, o.line_amounts,
+              o.line_points, o.line_rules, o.line_returned, o.line_reversed)
+         AS u(line_no, sku, item_group, quantity, amount, points, rule_id, returned_quantity, reversed_points);
+COMMENT ON VIEW @extschema@.member_order_line IS
+'Per-line accrual, one row per order line: the rule that applied, the points, and what returns took back';
+
 CREATE INDEX member_order_document_idx ON @extschema@.member_order (program_id, source, document);
 
 CREATE TABLE @extschema@.member_return (

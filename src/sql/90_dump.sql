@@ -11,6 +11,5 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.ledger', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.lot', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.balance', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.member_order', '');
-SELECT pg_catalog.pg_extension_config_dump('@extschema@.member_order_line', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.member_return', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.id_seq', '');
