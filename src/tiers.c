@@ -592,9 +592,11 @@ birthday_multiplier_member(PG_FUNCTION_ARGS)
 	int64		e4 = LoyaltyBirthdayMultiplierE4(PG_GETARG_INT64(0), PG_GETARG_INT64(1),
 												 PG_GETARG_TIMESTAMPTZ(2));
 
-	PG_RETURN_DATUM(DirectFunctionCall2(numeric_div,
+	Datum		n = DirectFunctionCall2(numeric_div,
 										DirectFunctionCall1(int8_numeric, Int64GetDatum(e4)),
-										DirectFunctionCall1(int8_numeric, Int64GetDatum(10000))));
+										DirectFunctionCall1(int8_numeric, Int64GetDatum(10000)));
+
+	PG_RETURN_DATUM(DirectFunctionCall1(numeric_trim_scale, n));
 }
 
 /* next_birthday(birthday, on): the first celebrated birthday on or after a date */

@@ -176,6 +176,11 @@ BEGIN
          WHERE m.member_id = notify_event.member_id AND t.code = template_code
          ORDER BY 1
     LOOP
+        -- an event already sent under its dedupe key is not counted again
+        CONTINUE WHEN dedupe_key IS NOT NULL AND EXISTS (
+            SELECT 1 FROM @extschema@.notification n
+             WHERE n.member_id = notify_event.member_id AND n.channel = v_channel
+               AND n.dedupe_key = notify_event.dedupe_key);
         IF @extschema@.enqueue_notification(member_id, v_channel, kind, template_code, vars,
                                             NULL, dedupe_key) IS NOT NULL THEN
             v_count := v_count + 1;
@@ -185,7 +190,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION @extschema@.notify_event(bigint, text, text, jsonb, text) IS
-'Queues an event''s message on every channel the program has a template for (none: nothing happens); returns how many were queued';
+'Queues an event''s message on every channel the program has a template for (none: nothing happens); returns how many new messages were queued (one already sent under the dedupe key is not sent or counted again)';
 
 CREATE FUNCTION @extschema@.send_to_segment(program text, template_code text, groups text[],
                                             send_key text DEFAULT NULL)
@@ -222,7 +227,8 @@ COMMENT ON FUNCTION @extschema@.send_to_segment(text, text, text[], text) IS
 
 -- Delivery: what a worker calls -----------------------------------------------
 
-CREATE FUNCTION @extschema@.claim_notifications(batch integer DEFAULT 10, lease interval DEFAULT '5 minutes')
+CREATE FUNCTION @extschema@.claim_notifications(batch integer DEFAULT 10, lease interval DEFAULT '5 minutes',
+                                                program text DEFAULT NULL)
 RETURNS SETOF @extschema@.notification
 LANGUAGE sql
 SET search_path = pg_catalog, pg_temp
@@ -231,13 +237,14 @@ AS $$
        SET status = 'sending', attempts = n.attempts + 1, next_attempt_at = now() + $2
       FROM (SELECT x.member_id, x.message_id FROM @extschema@.notification x
              WHERE x.status IN ('pending', 'sending') AND x.next_attempt_at <= now()
+               AND ($3 IS NULL OR x.program_id = (SELECT p.program_id FROM @extschema@.program p WHERE p.code = $3))
              ORDER BY x.next_attempt_at
              LIMIT $1 FOR UPDATE SKIP LOCKED) d
      WHERE n.member_id = d.member_id AND n.message_id = d.message_id
     RETURNING n.*
 $$;
-COMMENT ON FUNCTION @extschema@.claim_notifications(integer, interval) IS
-'Claims due messages for a delivery worker (SKIP LOCKED): pending ones and those whose worker''s lease ran out';
+COMMENT ON FUNCTION @extschema@.claim_notifications(integer, interval, text) IS
+'Claims due messages (of one program, or all) for a delivery worker with SKIP LOCKED: pending ones and those whose worker''s lease ran out; each claim counts an attempt';
 
 CREATE FUNCTION @extschema@.notification_delivered(member_id bigint, message_id bigint)
 RETURNS boolean

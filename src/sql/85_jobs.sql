@@ -56,18 +56,21 @@ RETURNS TABLE (job text, schedule text, command text, available boolean)
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT j.job, j.schedule, j.command, to_regprocedure(j.needs) IS NOT NULL
+    SELECT j.job, j.schedule, j.command,
+           EXISTS (SELECT 1 FROM pg_proc f
+                    WHERE f.pronamespace = to_regnamespace('@extschema@') AND f.proname = j.needs
+                      AND f.pronargs = f.pronargdefaults)
       FROM (VALUES
-        ('expiry',    '15 1 * * *',   'SELECT loyalty.expire_points()',       'loyalty.expire_points()'),
-        ('birthdays', '5 * * * *',    'SELECT loyalty.birthday_notices()',    'loyalty.birthday_notices(timestamptz)'),
-        ('tiers',     '30 2 * * *',   'SELECT loyalty.recalculate_tiers()',   'loyalty.recalculate_tiers(text,text,timestamptz)'),
-        ('holds',     '*/5 * * * *',  'SELECT loyalty.release_expired_holds()', 'loyalty.release_expired_holds()'),
-        ('otp',       '*/10 * * * *', 'SELECT loyalty.purge_expired_otp()',   'loyalty.purge_expired_otp()'),
-        ('reports',   '45 * * * *',   'SELECT loyalty.refresh_reports()',     'loyalty.refresh_reports()')
+        ('expiry',    '15 1 * * *',   'SELECT loyalty.expire_points()',         'expire_points'),
+        ('birthdays', '5 * * * *',    'SELECT loyalty.birthday_notices()',      'birthday_notices'),
+        ('tiers',     '30 2 * * *',   'SELECT loyalty.recalculate_tiers()',     'recalculate_tiers'),
+        ('holds',     '*/5 * * * *',  'SELECT loyalty.release_expired_holds()', 'release_expired_holds'),
+        ('otp',       '*/10 * * * *', 'SELECT loyalty.purge_expired_otp()',     'purge_expired_otp'),
+        ('reports',   '45 * * * *',   'SELECT loyalty.refresh_reports()',       'refresh_reports')
       ) AS j(job, schedule, command, needs)
 $$;
 COMMENT ON FUNCTION @extschema@.job_commands() IS
-'The jobs schedule_jobs() registers (as pg_loyalty_<job>), their cron schedule (UTC), command, and whether the function they call exists';
+'The jobs schedule_jobs() registers (as pg_loyalty_<job>), their cron schedule (UTC), command, and whether the function they call exists and can be called without arguments';
 
 CREATE FUNCTION @extschema@.schedule_jobs()
 RETURNS TABLE (job_name text, schedule text, command text)
