@@ -262,7 +262,8 @@ ApplyTier(int64 member_id, int64 program_id, TimestampTz as_of, bool allow_down,
 		nulls[2] = target >= 0 ? ' ' : 'n';
 		values[3] = Int64GetDatum(cur.tier_id);
 		nulls[3] = cur.has_tier ? ' ' : 'n';
-		values[4] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
+		/* the clock, not the transaction start: a move made after waiting for the row lock sorts after the move it waited for */
+		values[4] = TimestampTzGetDatum(GetCurrentTimestamp());
 		values[5] = LoyaltyTextOrNull(branch, &nulls[5]);
 		values[6] = CStringGetTextDatum(reason);
 		values[7] = LoyaltyTextOrNull(document, &nulls[7]);
