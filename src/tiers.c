@@ -69,6 +69,20 @@ static SPIPlanPtr SetTierPlan = NULL;
 static SPIPlanPtr NotifyPlan = NULL;
 static SPIPlanPtr FactorPlan = NULL;
 static SPIPlanPtr BirthdayPlan = NULL;
+static SPIPlanPtr HasTiersPlan = NULL;
+
+/* Whether the program has any tier (most orders of tier-less programs stop here) */
+static bool
+ProgramHasTiers(int64 program_id)
+{
+	Oid			types[1] = {INT8OID};
+	Datum		values[1];
+
+	LoyaltyPlan(&HasTiersPlan, "SELECT 1 FROM loyalty.tier WHERE program_id = $1 LIMIT 1", 1, types);
+	values[0] = Int64GetDatum(program_id);
+	LoyaltyExec(HasTiersPlan, values, NULL, true, 1);
+	return SPI_processed > 0;
+}
 
 /* Every tier of the program with the member's measure in its window at as_of */
 static int
@@ -230,6 +244,8 @@ ApplyTier(int64 member_id, int64 program_id, TimestampTz as_of, bool allow_down,
 	int32		target_rank;
 	bool		changed = false;
 
+	if (!ProgramHasTiers(program_id))
+		return false;
 	LockMemberTier(member_id, program_id, as_of, &cur);
 	n = LoadTiers(member_id, program_id, as_of, &tiers);
 	if (n == 0)
