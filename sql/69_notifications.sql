@@ -63,6 +63,8 @@ UNLISTEN loyalty_notification;
 SELECT send_to_segment('note_shop', 'promo', '{vip}', 'july-vip');
 SELECT send_to_segment('note_shop', 'promo', '{vip}', 'july-vip');
 SELECT send_to_segment('note_shop', 'promo', '{retail,vip}', 'july-all');
+-- H8: offers by points: only members with at least 200 points
+SELECT send_to_segment('note_shop', 'promo', NULL, 'rich', min_points => 200);
 SELECT send_to_segment('note_shop', 'nothing', '{vip}');
 SELECT m.customer_key, n.channel, n.kind, n.dedupe_key FROM notification n JOIN member m USING (member_id)
  WHERE n.dedupe_key LIKE 'segment:%' ORDER BY 4, 1, 2;

@@ -86,7 +86,7 @@ ProgramHasTiers(int64 program_id)
 
 /* Every tier of the program with the member's measure in its window at as_of */
 static int
-LoadTiers(int64 member_id, int64 program_id, TimestampTz as_of, TierRow **out)
+LoadTiers(int64 member_id, int64 program_id, TimestampTz as_of, bool read_only, TierRow **out)
 {
 	Oid			types[3] = {INT8OID, INT8OID, TIMESTAMPTZOID};
 	Datum		values[3];
@@ -112,8 +112,8 @@ LoadTiers(int64 member_id, int64 program_id, TimestampTz as_of, TierRow **out)
 	values[0] = Int64GetDatum(member_id);
 	values[1] = Int64GetDatum(program_id);
 	values[2] = TimestampTzGetDatum(as_of);
-	/* not read-only: the trigger must see the order its own statement inserted */
-	LoyaltyExec(LoadTiersPlan, values, NULL, false, 0);
+	/* writers pass read_only = false: the trigger must see the order its own statement inserted */
+	LoyaltyExec(LoadTiersPlan, values, NULL, read_only, 0);
 	rows = palloc0(sizeof(TierRow) * Max(SPI_processed, 1));
 	for (i = 0; i < SPI_processed; i++)
 	{
@@ -247,7 +247,7 @@ ApplyTier(int64 member_id, int64 program_id, TimestampTz as_of, bool allow_down,
 	if (!ProgramHasTiers(program_id))
 		return false;
 	LockMemberTier(member_id, program_id, as_of, &cur);
-	n = LoadTiers(member_id, program_id, as_of, &tiers);
+	n = LoadTiers(member_id, program_id, as_of, false, &tiers);
 	if (n == 0)
 		return false;
 	target = TargetTier(tiers, n);
@@ -411,7 +411,7 @@ tier_progress(PG_FUNCTION_ARGS)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	ReadCurrentTier(member_id, false, &cur);
-	n = LoadTiers(member_id, program_id, as_of, &tiers);
+	n = LoadTiers(member_id, program_id, as_of, true, &tiers);
 	for (i = 0; i < n; i++)
 		if (!cur.has_tier || tiers[i].rank > cur.rank)
 		{

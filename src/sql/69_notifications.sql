@@ -193,7 +193,7 @@ COMMENT ON FUNCTION @extschema@.notify_event(bigint, text, text, jsonb, text) IS
 'Queues an event''s message on every channel the program has a template for (none: nothing happens); returns how many new messages were queued (one already sent under the dedupe key is not sent or counted again)';
 
 CREATE FUNCTION @extschema@.send_to_segment(program text, template_code text, groups text[],
-                                            send_key text DEFAULT NULL)
+                                            send_key text DEFAULT NULL, min_points numeric DEFAULT NULL)
 RETURNS integer
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -214,6 +214,10 @@ BEGIN
     FOR r IN SELECT m.member_id FROM @extschema@.member m
               WHERE m.program_id = v_program AND m.status = 'active'
                 AND (send_to_segment.groups IS NULL OR m.groups && send_to_segment.groups)
+                AND (min_points IS NULL OR EXISTS (
+                      SELECT 1 FROM @extschema@.balance b
+                       WHERE b.member_id = m.member_id AND b.program_id = m.program_id
+                         AND b.points::numeric >= min_points))
               ORDER BY m.member_id
     LOOP
         v_count := v_count + @extschema@.notify_event(r.member_id, 'bulk', template_code, '{}',
@@ -222,8 +226,8 @@ BEGIN
     RETURN v_count;
 END
 $$;
-COMMENT ON FUNCTION @extschema@.send_to_segment(text, text, text[], text) IS
-'Sends a template to the active members in any of the groups (NULL: all members); the same send_key never sends twice; returns the messages queued';
+COMMENT ON FUNCTION @extschema@.send_to_segment(text, text, text[], text, numeric) IS
+'Sends a template to the active members in any of the groups (NULL: all members), optionally only to those with at least min_points (H8); the same send_key never sends twice; returns the messages queued';
 
 -- Delivery: what a worker calls -----------------------------------------------
 
