@@ -31,7 +31,7 @@ include $(PGXS)
 $(DATA_built): $(SQL_SOURCES)
 	cat $^ > $@
 
-.PHONY: test demo bench crash-test check-regress check-isolation
+.PHONY: test demo bench crash-test worker check-regress check-isolation
 
 # Everything, from a fresh machine: packages, build, install, all suites.
 test:
@@ -48,6 +48,10 @@ bench:
 # kill -9 of the server under load; nothing committed is lost, nothing twice.
 crash-test:
 	bash test/crash_test.sh
+
+# The notification delivery worker (libpq), see doc/tiers.md.
+worker:
+	$(MAKE) -C src/worker PG_CONFIG=$(PG_CONFIG)
 
 # Only the pg_regress suite (run as a non-root user after make install).
 check-regress:

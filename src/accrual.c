@@ -28,6 +28,7 @@
 #include "money.h"
 #include "rules.h"
 #include "spi_util.h"
+#include "tiers.h"
 
 #ifndef HAVE_INT128
 #error "pg_loyalty needs a compiler with 128-bit integers"
@@ -248,6 +249,11 @@ ComputeAccrual(const ProgramConfig *prog, const AccrualOrder *order,
 			weights[i] = DivRound(weights[i] * (order->total - Min(order->paid_with_points, order->total)),
 								  order->total);
 
+	/* Tier and birthday multipliers scale everything the order earns */
+	if (m->found && m->multiplier_e4 != 10000)
+		for (i = 0; i <= n; i++)
+			weights[i] = DivRound(weights[i] * m->multiplier_e4, 10000);
+
 	/*
 	 * Each line keeps its exact points (to the hundredth); the program's
 	 * rounding applies once to the order, and the difference is the order's
@@ -312,13 +318,16 @@ ResolveMember(const ProgramConfig *prog, const char *customer_key, const char *c
 	Datum		v;
 
 	memset(m, 0, sizeof(*m));
+	m->multiplier_e4 = 10000;
 	if (customer_key == NULL)
 		return;
 	LoyaltyPlan(&MemberPlan,
 				"SELECT m.member_id, m.status, m.groups, CASE WHEN $3 THEN ARRAY("
 				"SELECT DISTINCT c.series FROM loyalty.card c WHERE c.member_id = m.member_id "
 				"AND c.status = 'active' AND c.series IS NOT NULL "
-				"AND ($4::text IS NULL OR c.card_no = $4)) END "
+				"AND ($4::text IS NULL OR c.card_no = $4)) END, m.birthday IS NOT NULL, "
+				"(SELECT t.points_multiplier FROM loyalty.member_tier mt JOIN loyalty.tier t "
+				"ON t.tier_id = mt.tier_id WHERE mt.member_id = m.member_id AND mt.program_id = $1) "
 				"FROM loyalty.member_key k JOIN loyalty.member m ON m.member_id = k.member_id "
 				"WHERE k.program_id = $1 AND k.customer_key = $2",
 				4, types);
@@ -357,6 +366,20 @@ ResolveMember(const ProgramConfig *prog, const char *customer_key, const char *c
 	v = SPI_getbinval(t, d, 4, &isnull);
 	if (!isnull)
 		TextArrayToList(v, &m->series, &m->nseries);
+	m->has_birthday = LoyaltyGetBool(t, d, 5);
+	v = SPI_getbinval(t, d, 6, &isnull);
+	m->multiplier_e4 = isnull ? 10000 : ScaledFromNumeric(DatumGetNumeric(v), 4, "tier multiplier");
+}
+
+/* Fold the birthday offer of the day into the member's multiplier */
+void
+MemberMultiplier(const ProgramConfig *prog, MemberInfo *m, TimestampTz at)
+{
+	if (!m->found || !m->has_birthday || !prog->has_birthday_offers)
+		return;
+	m->multiplier_e4 = (int64) DivRound((int128) m->multiplier_e4 *
+										LoyaltyBirthdayMultiplierE4(m->member_id, prog->program_id, at),
+										10000);
 }
 
 /* When a lot earned at earned_at expires under the program's lifetime */
@@ -643,6 +666,7 @@ AccrueOrder(const AccrualOrder *order, AccrualResult *result)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	ResolveMember(prog, order->customer_key, order->card_no, &m);
+	MemberMultiplier(prog, &m, order->ordered_at);
 	if (m.found)
 	{
 		int64		entry_id = LoyaltyGenerateId();

@@ -18,6 +18,8 @@ typedef struct MemberInfo
 	int			ngroups;
 	char	  **series;			/* card series held (only loaded when rules use them) */
 	int			nseries;
+	bool		has_birthday;
+	int64		multiplier_e4;	/* tier x birthday multiplier, 10000 = x1 */
 } MemberInfo;
 
 /* What happened to one line */
@@ -46,6 +48,7 @@ extern void ResolveMember(const ProgramConfig *prog, const char *customer_key,
 						  const char *card_no, MemberInfo *m);
 extern void ComputeAccrual(const ProgramConfig *prog, const AccrualOrder *order,
 						   const MemberInfo *m, AccrualComputation *c);
+extern void MemberMultiplier(const ProgramConfig *prog, MemberInfo *m, TimestampTz at);
 extern bool LotExpiry(const ProgramConfig *prog, TimestampTz earned_at, TimestampTz *expires_at);
 
 #endif							/* PG_LOYALTY_ACCRUAL_ENGINE_H */

@@ -235,6 +235,7 @@ explain_accrual_lines(PG_FUNCTION_ARGS)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	ResolveMember(prog, order.customer_key, order.card_no, &m);
+	MemberMultiplier(prog, &m, order.ordered_at);
 	SPI_finish();
 	ComputeAccrual(prog, &order, &m, &c);
 

@@ -118,8 +118,9 @@ LoadPrograms(void)
 		"earn_on_discounted_items, earn_on_points_paid = 'money_part', "
 		"earn_with_bill_discount, services_earn, min_item_price, min_bill, "
 		"unknown_customer, points_lifetime IS NOT NULL, "
-		"return_when_spent = 'cap_at_balance', active, points_lifetime, expiry_rounding "
-		"FROM loyalty.program ORDER BY program_id";
+		"return_when_spent = 'cap_at_balance', active, points_lifetime, expiry_rounding, "
+		"EXISTS (SELECT 1 FROM loyalty.birthday_offer o WHERE o.program_id = p.program_id AND o.active) "
+		"FROM loyalty.program p ORDER BY program_id";
 	MemoryContext old;
 	uint64		i;
 
@@ -159,6 +160,7 @@ LoadPrograms(void)
 			p->lifetime = *DatumGetIntervalP(SPI_getbinval(t, d, 16, &isnull));
 		}
 		p->expiry_rounding = CopyText(t, d, 17);
+		p->has_birthday_offers = LoyaltyGetBool(t, d, 18);
 	}
 	MemoryContextSwitchTo(old);
 }

@@ -70,6 +70,7 @@ typedef struct ProgramConfig
 	bool		cap_at_balance;
 	bool		active;
 	bool		uses_card_series;
+	bool		has_birthday_offers;
 	int			nrules;
 	EarnRule   *rules;
 } ProgramConfig;

@@ -12,7 +12,7 @@
 
 #include "spi_util.h"
 
-#define MAX_KEPT_PLANS 128
+#define MAX_KEPT_PLANS 512
 
 /* Every kept plan's slot, so all can be dropped when the extension is re-created */
 static SPIPlanPtr *KeptPlanSlots[MAX_KEPT_PLANS];

@@ -289,7 +289,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$ SELECT CASE WHEN $1 OPERATOR(@extschema@.>=) $2 THEN $1 ELSE $2 END $$;
 COMMENT ON FUNCTION @extschema@.greatest_points(@extschema@.points, @extschema@.points) IS 'The larger of two points amounts';
 
-CREATE FUNCTION @extschema@.check_ledger()
+CREATE FUNCTION @extschema@.check_points()
 RETURNS TABLE (invariant text, member_id bigint, detail text)
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -351,7 +351,7 @@ AS $$
       JOIN @extschema@.ledger l ON l.member_id = o.member_id AND l.entry_id = o.entry_id
      WHERE l.amount OPERATOR(@extschema@.<>) o.points
 $$;
-COMMENT ON FUNCTION @extschema@.check_ledger() IS
+COMMENT ON FUNCTION @extschema@.check_points() IS
 'Every violated ledger invariant (empty when all is well): balances equal entries, no entry changed, lots match balances, nothing refunded beyond what was earned';
 
 CREATE FUNCTION @extschema@.lot_expiry(program_id bigint, earned_at timestamptz)

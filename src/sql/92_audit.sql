@@ -60,6 +60,9 @@ COMMENT ON FUNCTION @extschema@.audit_table(regclass) IS
 SELECT @extschema@.audit_table('@extschema@.program');
 SELECT @extschema@.audit_table('@extschema@.rule');
 SELECT @extschema@.audit_table('@extschema@.attachment');
+SELECT @extschema@.audit_table('@extschema@.tier');
+SELECT @extschema@.audit_table('@extschema@.birthday_offer');
+SELECT @extschema@.audit_table('@extschema@.notification_template');
 
 CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON @extschema@.audit_log
     FOR EACH ROW EXECUTE FUNCTION @extschema@.ledger_reject_change();
