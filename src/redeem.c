@@ -5,7 +5,8 @@
  *
  * Lock order, as everywhere: the member's balance row first, then holds,
  * redemptions and lots.  The available balance is the balance less the
- * points of open holds that have not expired.
+ * points of open holds that have not expired and less lots already past
+ * their expiry that the expiry job has not burnt yet.
  */
 #include "postgres.h"
 
@@ -360,7 +361,11 @@ LockBalance(int64 member_id, int64 program_id, bool *exists)
 	return DatumGetPoints(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 }
 
-/* Points reserved by open, unexpired holds other than except_hold */
+/*
+ * Points that are in the balance but may not be spent: reserved by open,
+ * unexpired holds other than except_hold, or in lots past their expiry that
+ * the expiry job has not burnt yet.
+ */
 static Points
 HeldPoints(int64 member_id, int64 program_id, int64 except_hold)
 {
@@ -370,8 +375,11 @@ HeldPoints(int64 member_id, int64 program_id, int64 except_hold)
 	Datum		d;
 
 	LoyaltyPlan(&HeldPlan,
-				"SELECT loyalty.sum(points) FROM loyalty.redemption_hold WHERE member_id = $1"
-				" AND program_id = $2 AND status = 'open' AND expires_at > $3 AND hold_id <> $4",
+				"SELECT coalesce((SELECT loyalty.sum(points) FROM loyalty.redemption_hold WHERE member_id = $1"
+				" AND program_id = $2 AND status = 'open' AND expires_at > $3 AND hold_id <> $4), 0)"
+				" OPERATOR(loyalty.+) coalesce((SELECT loyalty.sum(remaining) FROM loyalty.lot"
+				" WHERE member_id = $1 AND program_id = $2 AND remaining OPERATOR(loyalty.>) 0"
+				" AND expires_at <= $3), 0)",
 				4, types);
 	values[0] = Int64GetDatum(member_id);
 	values[1] = Int64GetDatum(program_id);
@@ -488,7 +496,7 @@ static void
 TakeLots(int64 member_id, int64 program_id, int64 redemption_id, Points amount)
 {
 	Oid			pt = LoyaltyTypeOid("points");
-	Oid			types[2] = {INT8OID, INT8OID};
+	Oid			types[3] = {INT8OID, INT8OID, TIMESTAMPTZOID};
 	Oid			take_types[3] = {INT8OID, INT8OID, InvalidOid};
 	Oid			rl_types[4] = {INT8OID, INT8OID, INT8OID, InvalidOid};
 	Datum		values[4];
@@ -500,8 +508,9 @@ TakeLots(int64 member_id, int64 program_id, int64 redemption_id, Points amount)
 	rl_types[3] = pt;
 	LoyaltyPlan(&OpenLotsPlan,
 				"SELECT lot_id, remaining FROM loyalty.lot WHERE member_id = $1 AND program_id = $2"
-				" AND remaining OPERATOR(loyalty.>) 0 ORDER BY expires_at NULLS LAST, lot_id FOR UPDATE",
-				2, types);
+				" AND remaining OPERATOR(loyalty.>) 0 AND (expires_at IS NULL OR expires_at > $3)"
+				" ORDER BY expires_at NULLS LAST, lot_id FOR UPDATE",
+				3, types);
 	LoyaltyPlan(&TakeLotPlan,
 				"UPDATE loyalty.lot SET remaining = remaining OPERATOR(loyalty.-) $3"
 				" WHERE member_id = $1 AND lot_id = $2",
@@ -512,6 +521,7 @@ TakeLots(int64 member_id, int64 program_id, int64 redemption_id, Points amount)
 				4, rl_types);
 	values[0] = Int64GetDatum(member_id);
 	values[1] = Int64GetDatum(program_id);
+	values[2] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
 	LoyaltyExec(OpenLotsPlan, values, NULL, false, 0);
 	lots = SPI_tuptable;
 	nlots = SPI_processed;
@@ -995,7 +1005,7 @@ redeem_capture(PG_FUNCTION_ARGS)
 		if (points != h.captured && !PG_ARGISNULL(1))
 			ereport(ERROR,
 					(errcode(ERRCODE_REDEEM_IDEMPOTENCY_CONFLICT),
-					 errmsg("hold " INT64_FORMAT " was already captured with a different number of points", hold_id),
+					 errmsg("hold for bill \"%s\" was already captured with a different number of points", h.document),
 					 errdetail("The first capture spent %s points, this one asks for %s.",
 							   PointsToCString(h.captured), PointsToCString(points))));
 		result = RedemptionResult(fcinfo, h.redemption_id, h.captured, MoneyOfPoints(prog, h.captured), true);
@@ -1005,7 +1015,7 @@ redeem_capture(PG_FUNCTION_ARGS)
 	if (strcmp(h.status, "open") != 0 || h.expires_at <= now)
 		ereport(ERROR,
 				(errcode(ERRCODE_REDEEM_HOLD_NOT_OPEN),
-				 errmsg("hold " INT64_FORMAT " is %s", hold_id,
+				 errmsg("hold for bill \"%s\" is %s", h.document,
 						strcmp(h.status, "open") == 0 ? "expired" : h.status),
 				 errhint("Hold the points again, or redeem them directly.")));
 	CheckPointsArg(&policy, points);
@@ -1043,7 +1053,7 @@ redeem_release(PG_FUNCTION_ARGS)
 	if (strcmp(h.status, "captured") == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_REDEEM_HOLD_NOT_OPEN),
-				 errmsg("hold " INT64_FORMAT " was captured", hold_id),
+				 errmsg("hold for bill \"%s\" was captured", h.document),
 				 errhint("Give the points back with loyalty.refund_redemption().")));
 	if (strcmp(h.status, "open") == 0)
 		CloseHold(&h, hold_id,

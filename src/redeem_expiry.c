@@ -19,6 +19,7 @@
 
 #include "ids.h"
 #include "ledger.h"
+#include "rules.h"
 #include "spi_util.h"
 
 PG_FUNCTION_INFO_V1(redeem_expire_points);
@@ -119,8 +120,9 @@ redeem_expire_points(PG_FUNCTION_ARGS)
 {
 	int32		batch = PG_ARGISNULL(0) ? 10000 : PG_GETARG_INT32(0);
 	TimestampTz as_of = PG_ARGISNULL(1) ? GetCurrentTransactionStartTimestamp() : PG_GETARG_TIMESTAMPTZ(1);
-	Oid			types[2] = {TIMESTAMPTZOID, INT4OID};
-	Datum		values[2];
+	Oid			types[3] = {TIMESTAMPTZOID, INT4OID, INT8OID};
+	Datum		values[3];
+	char		vnulls[3] = {' ', ' ', ' '};
 	SPITupleTable *cands;
 	uint64		n;
 	uint64		i;
@@ -141,17 +143,22 @@ redeem_expire_points(PG_FUNCTION_ARGS)
 				"SELECT member_id, program_id FROM ("
 				" SELECT l.member_id, l.program_id FROM loyalty.lot l"
 				"  WHERE l.remaining OPERATOR(loyalty.>) 0 AND l.expires_at <= $1"
+				"  AND ($3::bigint IS NULL OR l.program_id = $3)"
 				" UNION"
 				" SELECT b.member_id, b.program_id FROM loyalty.balance b"
 				"  JOIN loyalty.redemption_policy r ON r.program_id = b.program_id"
 				"  JOIN loyalty.member m ON m.member_id = b.member_id"
 				"  WHERE r.inactivity_days IS NOT NULL AND b.points OPERATOR(loyalty.>) 0"
+				"  AND ($3::bigint IS NULL OR b.program_id = $3)"
 				"  AND coalesce(b.last_order_at, m.enrolled_at) <= $1 - make_interval(days => r.inactivity_days)"
 				") c ORDER BY member_id, program_id LIMIT $2",
-				2, types);
+				3, types);
 	values[0] = TimestampTzGetDatum(as_of);
 	values[1] = Int32GetDatum(batch);
-	LoyaltyExec(CandidatesPlan, values, NULL, false, 0);
+	values[2] = Int64GetDatum(PG_ARGISNULL(2) ? 0 :
+							  LoyaltyGetProgramByCode(text_to_cstring(PG_GETARG_TEXT_PP(2)))->program_id);
+	vnulls[2] = PG_ARGISNULL(2) ? 'n' : ' ';
+	LoyaltyExec(CandidatesPlan, values, vnulls, false, 0);
 	cands = SPI_tuptable;
 	n = SPI_processed;
 	for (i = 0; i < n; i++)

@@ -4,12 +4,12 @@
 CREATE INDEX lot_expiring_idx ON @extschema@.lot (expires_at) WHERE remaining > 0;
 
 CREATE FUNCTION @extschema@.expire_points(batch_size integer DEFAULT 10000, as_of timestamptz DEFAULT now(),
-    OUT members bigint, OUT lots bigint, OUT points @extschema@.points)
+    program text DEFAULT NULL, OUT members bigint, OUT lots bigint, OUT points @extschema@.points)
 RETURNS record
 AS 'MODULE_PATHNAME', 'redeem_expire_points'
 LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION @extschema@.expire_points(integer, timestamptz) IS
-'Job: burns lots expired by as_of and all points of inactive members, at most batch_size members per call (call again until members = 0); a second or concurrent run writes nothing';
+COMMENT ON FUNCTION @extschema@.expire_points(integer, timestamptz, text) IS
+'Job: burns lots expired by as_of and all points of inactive members, at most batch_size members per call (call again until members = 0); program limits it to one program; a second or concurrent run writes nothing';
 
 CREATE FUNCTION @extschema@.points_expiring(days integer)
 RETURNS TABLE (member_id bigint, program text, customer_key text, points numeric, expires_at timestamptz)
