@@ -8,6 +8,8 @@ AS $$
     SELECT * FROM @extschema@.check_points()
     UNION ALL
     SELECT * FROM @extschema@.check_tiers()
+    UNION ALL
+    SELECT * FROM @extschema@.check_redemption()
 $$;
 COMMENT ON FUNCTION @extschema@.check_ledger() IS
 'Every violated invariant of every ledger (empty when all is well): points balances equal entries, no entry changed, lots match balances, nothing refunded beyond what was earned, tiers match their history';
