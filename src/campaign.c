@@ -371,6 +371,19 @@ LoyaltyCampaignTakeAt(int64 campaign_id, Points points, int64 member_id, Timesta
 
 /* See campaign.h */
 bool
+CampaignGives(int64 campaign_id, CampaignWhen when, TimestampTz at)
+{
+	CampaignState c;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	ReadCampaign(campaign_id, at, &c);
+	SPI_finish();
+	return StateGives(&c, when, at);
+}
+
+/* See campaign.h */
+bool
 LoyaltyCampaignActive(int64 campaign_id, TimestampTz at)
 {
 	CampaignState c;

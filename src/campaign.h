@@ -35,4 +35,7 @@ typedef enum CampaignWhen
 extern bool CampaignReserve(int64 campaign_id, Points points, int64 money, int64 key,
 							CampaignWhen when, TimestampTz at);
 
+/* Whether a campaign gives at a time, by the given test */
+extern bool CampaignGives(int64 campaign_id, CampaignWhen when, TimestampTz at);
+
 #endif							/* PG_LOYALTY_CAMPAIGN_H */
