@@ -16,15 +16,15 @@ INSERT INTO prize_pool (campaign_id, level, name, kind, initial_stock, value, pa
 SELECT campaign_id, 1, 'Scooter', 'gift', 0, 20000000, 'fixed', 0, 'SC' FROM campaign WHERE code = 'lucky';
 INSERT INTO prize_pool (campaign_id, level, name, kind, initial_stock, value, pacing, odds, code_series, daily_cap)
 SELECT campaign_id, 2, 'Coffee voucher', 'voucher', 3, 50000, 'fixed', 1, 'CF', 2 FROM campaign WHERE code = 'lucky';
-SELECT name, initial_stock, stock FROM prize_pool ORDER BY level;
+SELECT name, initial_stock, stock FROM prize_pool WHERE campaign_id = (SELECT campaign_id FROM campaign WHERE code = 'lucky') ORDER BY level;
 
 -- a win takes stock and the daily cap; each draw keeps its random value and thresholds
 SELECT d.won, d.level, d.prize, code_series(d.prize_code) AS series, d.value, d.replayed
   FROM generate_series(1, 4) i, draw('lucky', 'D' || i, 'BILL-' || i) d;
-SELECT name, stock, awarded FROM prize_pool ORDER BY level;
+SELECT name, stock, awarded FROM prize_pool WHERE campaign_id = (SELECT campaign_id FROM campaign WHERE code = 'lucky') ORDER BY level;
 SELECT document, won, note, random_value >= 0 AND random_value < 4611686018427387904 AS random_in_range,
        thresholds = ARRAY[0, 4611686018427387904]::bigint[] AS thresholds_kept
-  FROM draw_log ORDER BY document;
+  FROM draw_log WHERE campaign_id = (SELECT campaign_id FROM campaign WHERE code = 'lucky') ORDER BY document;
 -- idempotent per document: the same result, no second prize
 SELECT won, prize, replayed FROM draw('lucky', 'D1', 'BILL-1');
 SELECT stock FROM prize_pool WHERE name = 'Coffee voucher';
@@ -37,8 +37,8 @@ SELECT won FROM draw('nope', 'D1', 'BILL-X');
 -- the daily cap is reset by day: the last coffee goes the next day; then stock is out
 SELECT won, prize FROM draw('lucky', 'D5', 'BILL-5', at => now() + interval '1 day');
 SELECT won, prize FROM draw('lucky', 'D6', 'BILL-6', at => now() + interval '1 day');
-SELECT note, count(*) FROM draw_log GROUP BY note ORDER BY note;
-SELECT name, stock, awarded FROM prize_pool ORDER BY level;
+SELECT note, count(*) FROM draw_log WHERE campaign_id = (SELECT campaign_id FROM campaign WHERE code = 'lucky') GROUP BY note ORDER BY note;
+SELECT name, stock, awarded FROM prize_pool WHERE campaign_id = (SELECT campaign_id FROM campaign WHERE code = 'lucky') ORDER BY level;
 -- outside the gift window nothing is drawn
 UPDATE campaign SET gift_window_to = now() + interval '2 days' WHERE code = 'lucky';
 SELECT won FROM draw('lucky', 'D7', 'BILL-7', at => now() + interval '3 days');
@@ -100,7 +100,7 @@ SELECT (record_order('drw', 'D5', 'S-2', '[{"sku": "SH", "group": "Shirts", "qty
                                            {"sku": "HT", "group": "Hats", "qty": 1, "price": 50000}]')).points;
 SELECT (record_order('drw', 'D4', 'S-3', '[{"sku": "SH", "group": "Shirts", "qty": 1, "price": 420000}]')).points;
 SELECT * FROM simulate_campaign('trial', now() - interval '1 day', now() + interval '1 day');
-SELECT count(*) AS ledger_rows_unchanged FROM ledger;
+SELECT count(*) AS ledger_rows_unchanged FROM ledger WHERE program_id = (SELECT program_id FROM program WHERE code = 'drw');
 SELECT * FROM simulate_campaign('trial', now() + interval '1 day', now());
 
 SELECT * FROM check_campaigns();

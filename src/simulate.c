@@ -29,6 +29,10 @@
 
 PG_FUNCTION_INFO_V1(simulate_campaign);
 
+static SPIPlanPtr SimCampaignPlan = NULL;
+static SPIPlanPtr SimRulesPlan = NULL;
+static SPIPlanPtr SimOrdersPlan = NULL;
+
 #define MICRO_PER_POINT		INT64CONST(1000000)
 #define MICRO_PER_HUNDREDTH INT64CONST(10000)
 
@@ -179,8 +183,11 @@ simulate_campaign(PG_FUNCTION_ARGS)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	values[0] = CStringGetTextDatum(code);
-	if (SPI_execute_with_args("SELECT campaign_id, program_id, budget_points FROM loyalty.campaign WHERE code = $1",
-							  1, ctypes, values, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+	LoyaltyPlan(&SimCampaignPlan,
+				"SELECT campaign_id, program_id, budget_points FROM loyalty.campaign WHERE code = $1",
+				1, ctypes);
+	LoyaltyExec(SimCampaignPlan, values, NULL, true, 1);
+	if (SPI_processed != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_CAMPAIGN_NOT_FOUND),
 				 errmsg("campaign \"%s\" does not exist", code)));
@@ -197,13 +204,13 @@ simulate_campaign(PG_FUNCTION_ARGS)
 
 	/* the campaign's rules in precedence order */
 	values[0] = Int64GetDatum(campaign_id);
-	if (SPI_execute_with_args("SELECT rule_id, kind, (points::numeric * 100)::bigint, round(per_amount * 100)::bigint, "
+	LoyaltyPlan(&SimRulesPlan, "SELECT rule_id, kind, (points::numeric * 100)::bigint, round(per_amount * 100)::bigint, "
 							  "round(percent * 10000)::bigint, item_sku, item_group, customer_group, branch, channel, "
 							  "round(min_bill * 100)::bigint, round(min_item_price * 100)::bigint "
 							  "FROM loyalty.rule WHERE campaign_id = $1 "
 							  "ORDER BY priority DESC, (item_sku IS NOT NULL) DESC, (item_group IS NOT NULL) DESC, rule_id",
-							  1, rtypes, values, NULL, true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read the rules of campaign \"%s\"", code);
+							  1, rtypes);
+	LoyaltyExec(SimRulesPlan, values, NULL, true, 0);
 	nrules = (int) SPI_processed;
 	rules = palloc0(sizeof(SimRule) * Max(nrules, 1));
 	for (j = 0; j < nrules; j++)
@@ -234,7 +241,7 @@ simulate_campaign(PG_FUNCTION_ARGS)
 	values[0] = Int64GetDatum(program_id);
 	values[1] = TimestampTzGetDatum(from_time);
 	values[2] = TimestampTzGetDatum(to_time);
-	if (SPI_execute_with_args("SELECT o.member_id, o.document, round(o.amount * 100)::bigint, o.branch, o.channel, "
+	LoyaltyPlan(&SimOrdersPlan, "SELECT o.member_id, o.document, round(o.amount * 100)::bigint, o.branch, o.channel, "
 							  "m.groups, l.line_no, l.sku, l.item_group, round(l.quantity * 1000)::bigint, "
 							  "round(l.amount * 100)::bigint, o.source "
 							  "FROM loyalty.member_order o JOIN loyalty.member m ON m.member_id = o.member_id "
@@ -243,8 +250,8 @@ simulate_campaign(PG_FUNCTION_ARGS)
 							  "WHERE o.program_id = $1 AND o.ordered_at >= $2 AND o.ordered_at < $3 "
 							  "AND o.status <> 'cancelled' "
 							  "ORDER BY o.ordered_at, o.member_id, o.source, o.document, l.line_no",
-							  3, otypes, values, NULL, true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read the orders to simulate");
+							  3, otypes);
+	LoyaltyExec(SimOrdersPlan, values, NULL, true, 0);
 	tab = SPI_tuptable;
 	nrows = SPI_processed;
 	members = palloc(sizeof(int64) * Max(nrows, 1));
