@@ -90,6 +90,14 @@ SELECT taken_points, taken_money, remaining_money FROM campaign_budget WHERE cod
 SELECT day, sum(taken_points::numeric) FROM campaign_budget_slot s JOIN campaign c USING (campaign_id)
  WHERE c.code = 'daily' GROUP BY day ORDER BY day;
 
+-- a reservation given back (a replayed order) returns to the budget
+BEGIN;
+SELECT campaign_take(campaign_id, 5, 4, '2027-05-04 10:00') AS took FROM campaign WHERE code = 'daily';
+SELECT campaign_give_back(campaign_id, 5, 4, '2027-05-04 10:00') FROM campaign WHERE code = 'daily';
+SELECT taken_points, taken_money, remaining_money FROM campaign_budget WHERE code = 'daily';
+COMMIT;
+SELECT count(*) AS violations FROM check_campaigns();
+
 -- end: rules inactive, nothing more is taken, ended is final
 SELECT end_campaign('tet2027');
 SELECT r.active FROM rule r JOIN campaign c USING (campaign_id) WHERE c.code = 'tet2027';

@@ -25,12 +25,14 @@
 
 PG_FUNCTION_INFO_V1(campaign_active);
 PG_FUNCTION_INFO_V1(campaign_take);
+PG_FUNCTION_INFO_V1(campaign_give_back);
 
 static SPIPlanPtr InfoPlan = NULL;
 static SPIPlanPtr DailyPlan = NULL;
 static SPIPlanPtr FastPlan = NULL;
 static SPIPlanPtr SlowPlan = NULL;
 static SPIPlanPtr ApplyPlan = NULL;
+static SPIPlanPtr GiveBackPlan = NULL;
 
 /* A campaign as a reservation needs it */
 typedef struct CampaignState
@@ -272,6 +274,15 @@ ApplyParts(int64 campaign_id, DateADT day, const SlotTake *parts, int n)
 	}
 }
 
+/* Money value of points at a point value (both hundredths), half away from zero */
+static int64
+PointsMoney(Points points, int64 point_value)
+{
+	int128		m = (int128) points * point_value;
+
+	return (int64) ((m + (m >= 0 ? 50 : -50)) / 100);
+}
+
 /* The reservation itself, inside an SPI connection */
 static bool
 ReserveConnected(int64 campaign_id, Points points, int64 money, int64 key,
@@ -329,14 +340,6 @@ CampaignReserve(int64 campaign_id, Points points, int64 money, int64 key,
 	return ok;
 }
 
-/* Money value of points at a point value (both hundredths), half away from zero */
-static int64
-PointsMoney(Points points, int64 point_value)
-{
-	int128		m = (int128) points * point_value;
-
-	return (int64) ((m + (m >= 0 ? 50 : -50)) / 100);
-}
 
 /* Reserve points and their money value; see campaign.h */
 static bool
@@ -367,6 +370,61 @@ bool
 LoyaltyCampaignTakeAt(int64 campaign_id, Points points, int64 member_id, TimestampTz at)
 {
 	return TakePoints(campaign_id, points, member_id, CAMPAIGN_AT, at);
+}
+
+/* See campaign.h */
+void
+LoyaltyCampaignGiveBack(int64 campaign_id, Points points, int64 member_id, TimestampTz at)
+{
+	CampaignState c;
+	Oid			types[6] = {INT8OID, DATEOID, INT4OID, InvalidOid, INT8OID, INT8OID};
+	Datum		values[6];
+	int			pass;
+
+	if (points <= 0)
+		return;
+	if (member_id < 0)
+		member_id = -(member_id + 1);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	ReadCampaign(campaign_id, at, &c);
+	if (c.found)
+	{
+		types[3] = LoyaltyTypeOid("points");
+		LoyaltyPlan(&GiveBackPlan,
+					"UPDATE loyalty.campaign_budget_slot SET "
+					"remaining_points = remaining_points OPERATOR(loyalty.+) $4, "
+					"remaining_money = remaining_money + $5, "
+					"taken_points = taken_points OPERATOR(loyalty.-) $4, "
+					"taken_money = taken_money - $5, takes = takes - $6 "
+					"WHERE campaign_id = $1 AND day = $2 AND slot = $3",
+					6, types);
+		for (pass = 0; pass < (c.has_daily ? 2 : 1); pass++)
+		{
+			values[0] = Int64GetDatum(campaign_id);
+			values[1] = DateADTGetDatum(pass == 0 ? DATEVAL_NOBEGIN : c.day);
+			values[2] = Int32GetDatum((int32) (member_id % c.slots));
+			values[3] = PointsGetDatum(points);
+			values[4] = Int64GetDatum(pass == 0 ? PointsMoney(points, c.point_value) : 0);
+			values[5] = Int64GetDatum(1);
+			LoyaltyExec(GiveBackPlan, values, NULL, false, 0);
+		}
+	}
+	SPI_finish();
+}
+
+/* SQL: loyalty.campaign_give_back(campaign_id, points, member_id, at) */
+Datum
+campaign_give_back(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("campaign_give_back needs a campaign and an amount")));
+	LoyaltyCampaignGiveBack(PG_GETARG_INT64(0), PG_GETARG_POINTS(1),
+							PG_ARGISNULL(2) ? 0 : PG_GETARG_INT64(2),
+							PG_ARGISNULL(3) ? GetCurrentTransactionStartTimestamp() : PG_GETARG_TIMESTAMPTZ(3));
+	PG_RETURN_VOID();
 }
 
 /* See campaign.h */

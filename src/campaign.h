@@ -23,6 +23,12 @@ extern bool LoyaltyCampaignTake(int64 campaign_id, Points points, int64 member_i
 /* The same, also requiring the campaign to be active at the order's time */
 extern bool LoyaltyCampaignTakeAt(int64 campaign_id, Points points, int64 member_id, TimestampTz at);
 
+/*
+ * Give back points reserved earlier in this transaction (an order that turned
+ * out to be a replay); at gives the day of a daily cap.
+ */
+extern void LoyaltyCampaignGiveBack(int64 campaign_id, Points points, int64 member_id, TimestampTz at);
+
 /* What a reservation checks about time */
 typedef enum CampaignWhen
 {

@@ -361,6 +361,14 @@ LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION @extschema@.campaign_take(bigint, @extschema@.points, bigint, timestamptz) IS
 'Reserves points (and their money value) from a campaign''s budget in this transaction; false when the campaign is not giving or the budget is exhausted';
 
+CREATE FUNCTION @extschema@.campaign_give_back(campaign_id bigint, points @extschema@.points,
+                                               member_id bigint DEFAULT 0, at timestamptz DEFAULT NULL)
+RETURNS void
+AS 'MODULE_PATHNAME', 'campaign_give_back'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.campaign_give_back(bigint, @extschema@.points, bigint, timestamptz) IS
+'Returns points reserved by campaign_take in this transaction to the budget (an order that turned out to be a retry)';
+
 -- Cost and invariants ------------------------------------------------------------
 
 CREATE VIEW @extschema@.campaign_budget AS
