@@ -1,0 +1,76 @@
+-- Discount policies: golden hours, groups, items, exclusive vs stackable, recording and effectiveness.
+\set VERBOSITY terse
+SET search_path = public, loyalty;
+SET timezone = 'UTC';
+
+INSERT INTO program (code, name, point_value, time_zone) VALUES ('dsc', 'Discount cafe', 1000, 'Asia/Ho_Chi_Minh');
+SELECT enroll('dsc', 'VIP1', groups => '{VIP}') > 0 AS vip, enroll('dsc', 'R1', groups => '{retail}') > 0 AS retail;
+
+-- G1: golden hours 14:00-17:00 local (07:00-10:00 UTC) on weekdays, 10% off drinks
+INSERT INTO discount_policy (program_id, name, weekdays, hour_from, hour_to, item_groups, kind, value, stacking, priority)
+SELECT program_id, 'golden hours: drinks 10%', '{1,2,3,4,5}', 14, 17, '{Drinks}', 'percent', 10, 'stackable', 5
+  FROM program WHERE code = 'dsc';
+-- G2: bills from 200,000 get 30,000 off (exclusive)
+INSERT INTO discount_policy (program_id, name, min_bill, kind, value, stacking)
+SELECT program_id, 'bill 200k: 30k off', 200000, 'amount', 30000, 'exclusive' FROM program WHERE code = 'dsc';
+-- VIP: 5% on everything (stackable)
+INSERT INTO discount_policy (program_id, name, customer_groups, kind, value, stacking, priority)
+SELECT program_id, 'VIP 5%', '{VIP}', 'percent', 5, 'stackable', 1 FROM program WHERE code = 'dsc';
+-- one customer: cake CK-1 20% (exclusive), only in December 2026
+INSERT INTO discount_policy (program_id, name, customer_key, skus, kind, value, valid_from, valid_to)
+SELECT program_id, 'R1 cake 20%', 'R1', '{CK-1}', 'percent', 20, '2026-12-01', '2027-01-01' FROM program WHERE code = 'dsc';
+
+-- Wednesday 2026-12-02 15:30 local: golden hours
+SELECT line_no, policy_name, stacking, amount FROM quote_discounts('dsc', 'VIP1', '[
+  {"sku": "CF-1", "group": "Drinks", "qty": 2, "price": 45000},
+  {"sku": "CK-1", "group": "Cakes", "qty": 1, "price": 60000}]', '2026-12-02 08:30+00');
+-- the same bill at 18:00 local: only VIP 5%
+SELECT line_no, policy_name, amount FROM quote_discounts('dsc', 'VIP1', '[
+  {"sku": "CF-1", "group": "Drinks", "qty": 2, "price": 45000},
+  {"sku": "CK-1", "group": "Cakes", "qty": 1, "price": 60000}]', '2026-12-02 11:00+00');
+-- a Saturday is not a golden-hours day; a guest gets nothing else
+SELECT line_no, policy_name, amount FROM quote_discounts('dsc', NULL, '[
+  {"sku": "CF-1", "group": "Drinks", "qty": 2, "price": 45000}]', '2026-12-05 08:30+00');
+-- a 250,000 bill: 30,000 exclusive beats the stack (9,000 + 12,500)
+SELECT line_no, policy_name, stacking, amount FROM quote_discounts('dsc', 'VIP1', '[
+  {"sku": "CF-1", "group": "Drinks", "qty": 2, "price": 45000},
+  {"sku": "BR-1", "group": "Food", "qty": 1, "price": 160000}]', '2026-12-02 08:30+00');
+-- a single customer's own policy (exclusive 12,000) vs nothing stackable for retail
+SELECT line_no, policy_name, amount FROM quote_discounts('dsc', 'R1', '[
+  {"sku": "CK-1", "group": "Cakes", "qty": 1, "price": 60000}]', '2026-12-10 03:00+00');
+SELECT count(*) AS after_its_dates FROM quote_discounts('dsc', 'R1', '[
+  {"sku": "CK-1", "group": "Cakes", "qty": 1, "price": 60000}]', '2027-01-10 03:00+00');
+-- ties between exclusive policies go to the higher priority, then the lower id
+INSERT INTO discount_policy (program_id, name, kind, value, priority)
+SELECT program_id, 'tie A', 'amount', 1000, 0 FROM program WHERE code = 'dsc';
+INSERT INTO discount_policy (program_id, name, kind, value, priority)
+SELECT program_id, 'tie B', 'amount', 1000, 3 FROM program WHERE code = 'dsc';
+SELECT policy_name, amount FROM quote_discounts('dsc', 'R1', '[{"sku": "X", "qty": 1, "price": 5000}]', '2026-12-05 03:00+00');
+-- stacking never takes more than a line is worth
+INSERT INTO discount_policy (program_id, name, kind, value, stacking, item_groups)
+SELECT program_id, 'drinks 98%', 'percent', 98, 'stackable', '{Drinks}' FROM program WHERE code = 'dsc';
+SELECT line_no, policy_name, amount FROM quote_discounts('dsc', 'VIP1', '[
+  {"sku": "CF-1", "group": "Drinks", "qty": 1, "price": 10000}]', '2026-12-02 08:30+00');
+UPDATE discount_policy SET active = false WHERE name IN ('drinks 98%', 'tie A', 'tie B');
+
+-- G4: record what was applied with the order; retries are no-ops, changed content conflicts
+SELECT line_no, policy_name, amount FROM apply_discounts('dsc', 'VIP1', 'HD-1', '[
+  {"sku": "CF-1", "group": "Drinks", "qty": 2, "price": 45000},
+  {"sku": "CK-1", "group": "Cakes", "qty": 1, "price": 60000}]', '2026-12-02 08:30+00');
+SELECT count(*) FROM apply_discounts('dsc', 'VIP1', 'HD-1', '[
+  {"sku": "CF-1", "group": "Drinks", "qty": 2, "price": 45000},
+  {"sku": "CK-1", "group": "Cakes", "qty": 1, "price": 60000}]', '2026-12-02 08:30+00');
+SELECT count(*) FROM apply_discounts('dsc', 'VIP1', 'HD-1', '[
+  {"sku": "CF-1", "group": "Drinks", "qty": 3, "price": 45000}]', '2026-12-02 08:30+00');
+SELECT record_applied_discounts('dsc', 'HD-2',
+  (SELECT jsonb_agg(q) FROM quote_discounts('dsc', NULL, '[{"sku": "BR-1", "qty": 1, "price": 210000}]', '2026-12-02 08:30+00') q));
+SELECT record_applied_discounts('dsc', 'HD-3', '[{"policy_id": -1, "line_no": 1, "amount": 5}]');
+SELECT (o.member_id <> 0) AS is_member, o.document, d.name, o.line_no, o.amount
+  FROM order_discount o JOIN discount_policy d USING (policy_id) ORDER BY o.document, o.line_no, d.name;
+SELECT name, orders, members, discount_total FROM discount_effectiveness
+ WHERE program_id = (SELECT program_id FROM program WHERE code = 'dsc') AND orders > 0 ORDER BY name;
+-- bad input
+INSERT INTO discount_policy (program_id, name, kind, value) SELECT program_id, 'too much', 'percent', 150 FROM program WHERE code = 'dsc';
+INSERT INTO discount_policy (program_id, name, kind, value, valid_from, valid_to)
+SELECT program_id, 'backwards', 'amount', 5, '2027-02-01', '2027-01-01' FROM program WHERE code = 'dsc';
+SELECT count(*) FROM quote_discounts('nope', NULL, '[]');
