@@ -29,6 +29,7 @@
 #include "rules.h"
 #include "spi_util.h"
 #include "tiers.h"
+#include "campaign.h"
 
 #ifndef HAVE_INT128
 #error "pg_loyalty needs a compiler with 128-bit integers"
@@ -112,10 +113,22 @@ RuleMicroPoints(const EarnRule *r, const ProgramConfig *prog, const AccrualLine 
 	return 0;
 }
 
+/* Whether a rule belongs to a campaign whose budget ran out for this order */
+static bool
+CampaignSkipped(const AccrualComputation *c, int64 campaign_id)
+{
+	int			i;
+
+	for (i = 0; campaign_id != 0 && i < c->nskip; i++)
+		if (c->skip_campaigns[i] == campaign_id)
+			return true;
+	return false;
+}
+
 /* Find the rule that decides a line: the first match in precedence order */
 static const EarnRule *
 LineRule(const ProgramConfig *prog, const AccrualOrder *order, const MemberInfo *m,
-		 const AccrualLine *line)
+		 const AccrualLine *line, const AccrualComputation *c)
 {
 	int			i;
 
@@ -123,7 +136,7 @@ LineRule(const ProgramConfig *prog, const AccrualOrder *order, const MemberInfo 
 	{
 		const EarnRule *r = &prog->rules[i];
 
-		if (r->kind == RULE_PER_ORDER)
+		if (r->kind == RULE_PER_ORDER || CampaignSkipped(c, r->campaign_id))
 			continue;
 		if (!ScopeMatches(r->item_sku, line->sku) || !ScopeMatches(r->item_group, line->item_group))
 			continue;
@@ -137,12 +150,14 @@ LineRule(const ProgramConfig *prog, const AccrualOrder *order, const MemberInfo 
 
 /* The per-visit rule of an order, if any */
 static const EarnRule *
-VisitRule(const ProgramConfig *prog, const AccrualOrder *order, const MemberInfo *m)
+VisitRule(const ProgramConfig *prog, const AccrualOrder *order, const MemberInfo *m,
+		  const AccrualComputation *c)
 {
 	int			i;
 
 	for (i = 0; i < prog->nrules; i++)
-		if (prog->rules[i].kind == RULE_PER_ORDER && RuleAppliesToOrder(&prog->rules[i], order, m))
+		if (prog->rules[i].kind == RULE_PER_ORDER && !CampaignSkipped(c, prog->rules[i].campaign_id) &&
+			RuleAppliesToOrder(&prog->rules[i], order, m))
 			return &prog->rules[i];
 	return NULL;
 }
@@ -228,7 +243,7 @@ ComputeAccrual(const ProgramConfig *prog, const AccrualOrder *order,
 		lo->reason = c->order_reason ? c->order_reason : LineBlocked(prog, &order->lines[i]);
 		if (lo->reason)
 			continue;
-		lo->rule = LineRule(prog, order, m, &order->lines[i]);
+		lo->rule = LineRule(prog, order, m, &order->lines[i], c);
 		if (lo->rule == NULL)
 			lo->reason = "no rule applies";
 		else if (lo->rule->kind == RULE_EXCLUDE)
@@ -238,7 +253,7 @@ ComputeAccrual(const ProgramConfig *prog, const AccrualOrder *order,
 	}
 	if (c->order_reason == NULL)
 	{
-		c->visit_rule = VisitRule(prog, order, m);
+		c->visit_rule = VisitRule(prog, order, m, c);
 		if (c->visit_rule)
 			weights[n] = (int128) c->visit_rule->points * MICRO_PER_HUNDREDTH;
 	}
@@ -281,6 +296,10 @@ ComputeAccrual(const ProgramConfig *prog, const AccrualOrder *order,
 	c->rounding -= shares[n];
 	if (c->main_rule_id == 0 && c->visit_rule)
 		c->main_rule_id = c->visit_rule->rule_id;
+	c->main_campaign_id = 0;
+	for (i = 0; i < prog->nrules; i++)
+		if (prog->rules[i].rule_id == c->main_rule_id)
+			c->main_campaign_id = prog->rules[i].campaign_id;
 	pfree(weights);
 	pfree(shares);
 }
@@ -436,12 +455,12 @@ PostEarn(const ProgramConfig *prog, const AccrualOrder *order, const MemberInfo 
 		 const AccrualComputation *c, int64 entry_id)
 {
 	Oid			points_type = LoyaltyTypeOid("points");
-	Oid			types[24] = {INT8OID, INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TIMESTAMPTZOID,
+	Oid			types[25] = {INT8OID, INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TIMESTAMPTZOID,
 		NUMERICOID, InvalidOid, InvalidOid, INT8OID, INT4ARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
 		InvalidOid, InvalidOid, InvalidOid, INT8ARRAYOID, INT8OID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT8OID,
-	BOOLOID, InvalidOid};
-	Datum		values[24];
-	char		nulls[24];
+	BOOLOID, InvalidOid, INT8OID};
+	Datum		values[25];
+	char		nulls[25];
 	int			n = order->nlines;
 	Datum	   *e_line = palloc(sizeof(Datum) * Max(n, 1));
 	Datum	   *e_sku = palloc(sizeof(Datum) * Max(n, 1));
@@ -475,8 +494,8 @@ PostEarn(const ProgramConfig *prog, const AccrualOrder *order, const MemberInfo 
 				" ON CONFLICT DO NOTHING RETURNING member_id),"
 				" e AS ("
 				" INSERT INTO loyalty.ledger (member_id, entry_id, program_id, kind, amount, source,"
-				"  document, branch, rule_id, created_at, expires_at, checksum)"
-				" SELECT $1, $11, $2, 'earn', $9, $3, $4, $5, $19, $20, $21, $22 FROM o WHERE $23),"
+				"  document, branch, rule_id, campaign_id, created_at, expires_at, checksum)"
+				" SELECT $1, $11, $2, 'earn', $9, $3, $4, $5, $19, $25, $20, $21, $22 FROM o WHERE $23),"
 				" b AS ("
 				" INSERT INTO loyalty.balance AS b (member_id, program_id, points, earned_total, orders,"
 				"  last_order_at, updated_at)"
@@ -490,7 +509,7 @@ PostEarn(const ProgramConfig *prog, const AccrualOrder *order, const MemberInfo 
 				" INSERT INTO loyalty.lot (member_id, lot_id, program_id, earned, remaining, earned_at, expires_at)"
 				" SELECT $1, $11, $2, $9, greatest(0, least($9, b.points)), $7, $21 FROM b WHERE $23)"
 				" SELECT count(*) FROM o",
-				24, types);
+				25, types);
 
 	for (i = 0; i < n; i++)
 	{
@@ -521,6 +540,7 @@ PostEarn(const ProgramConfig *prog, const AccrualOrder *order, const MemberInfo 
 	e.document = order->document;
 	e.branch = order->branch;
 	e.rule_id = c->main_rule_id;
+	e.campaign_id = c->main_campaign_id;
 	e.created_at = GetCurrentTransactionStartTimestamp();
 	e.has_expiry = LotExpiry(prog, order->ordered_at, &e.expires_at);
 
@@ -551,6 +571,8 @@ PostEarn(const ProgramConfig *prog, const AccrualOrder *order, const MemberInfo 
 	values[21] = Int64GetDatum(LedgerChecksum(&e));
 	values[22] = BoolGetDatum(c->total > 0);
 	values[23] = PointsGetDatum(c->rounding);
+	values[24] = Int64GetDatum(c->main_campaign_id);
+	nulls[24] = c->main_campaign_id ? ' ' : 'n';
 	LoyaltyExec(PostEarnPlan, values, nulls, false, 0);
 	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)) > 0;
 }
@@ -651,6 +673,59 @@ ValidateOrder(const AccrualOrder *order)
 				 errhint("A refund is recorded with loyalty.return_order(), not as a negative order.")));
 }
 
+/*
+ * Reserve (take) or return (give back) the campaign budgets an order's
+ * points use.  Points of one campaign add up over its lines and the visit.
+ * When a budget cannot pay, the campaign joins the skip list and false is
+ * returned so the caller evaluates the order again without its rules.
+ */
+static bool
+TakeCampaignBudgets(const AccrualOrder *order, const MemberInfo *m, AccrualComputation *c, bool take)
+{
+	int64		campaigns[MAX_SKIPPED_CAMPAIGNS];
+	Points		sums[MAX_SKIPPED_CAMPAIGNS];
+	int			ncampaigns = 0;
+	int			i;
+	int			k;
+
+	for (i = 0; i <= c->nlines; i++)
+	{
+		const EarnRule *r = i < c->nlines ? c->lines[i].rule : c->visit_rule;
+		Points		p = i < c->nlines ? c->lines[i].points : c->visit_points;
+
+		if (r == NULL || r->campaign_id == 0 || p <= 0)
+			continue;
+		for (k = 0; k < ncampaigns && campaigns[k] != r->campaign_id; k++)
+			;
+		if (k == ncampaigns)
+		{
+			if (ncampaigns == MAX_SKIPPED_CAMPAIGNS)
+				elog(ERROR, "an order may use at most %d campaigns", MAX_SKIPPED_CAMPAIGNS);
+			campaigns[ncampaigns] = r->campaign_id;
+			sums[ncampaigns++] = 0;
+		}
+		sums[k] += p;
+	}
+	for (k = 0; k < ncampaigns; k++)
+	{
+		if (!take)
+			LoyaltyCampaignGiveBack(campaigns[k], sums[k], m->member_id, order->ordered_at);
+		else if (!LoyaltyCampaignTakeAt(campaigns[k], sums[k], m->member_id, order->ordered_at))
+		{
+			int64		exhausted = campaigns[k];
+
+			/* give back what this pass already took, then skip the campaign */
+			while (--k >= 0)
+				LoyaltyCampaignGiveBack(campaigns[k], sums[k], m->member_id, order->ordered_at);
+			if (c->nskip == MAX_SKIPPED_CAMPAIGNS)
+				elog(ERROR, "too many exhausted campaigns");
+			c->skip_campaigns[c->nskip++] = exhausted;
+			return false;
+		}
+	}
+	return true;
+}
+
 /* Earn points for an order in the current transaction (idempotent per document) */
 void
 AccrueOrder(const AccrualOrder *order, AccrualResult *result)
@@ -673,14 +748,20 @@ AccrueOrder(const AccrualOrder *order, AccrualResult *result)
 
 		result->has_member = true;
 		result->member_id = m.member_id;
+		memset(&c, 0, sizeof(c));
 		ComputeAccrual(prog, order, &m, &c);
+		while (!TakeCampaignBudgets(order, &m, &c, true))
+			ComputeAccrual(prog, order, &m, &c);
 		if (PostEarn(prog, order, &m, &c, entry_id))
 		{
 			result->points = c.total;
 			result->entry_id = c.total != 0 ? entry_id : 0;
 		}
 		else
+		{
+			TakeCampaignBudgets(order, &m, &c, false);
 			ReplayOrder(prog, order, &m, result);
+		}
 	}
 	SPI_finish();
 }

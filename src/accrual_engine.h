@@ -30,6 +30,8 @@ typedef struct LineOutcome
 	Points		points;
 } LineOutcome;
 
+#define MAX_SKIPPED_CAMPAIGNS 16
+
 /* What an order earns */
 typedef struct AccrualComputation
 {
@@ -41,6 +43,9 @@ typedef struct AccrualComputation
 	Points		rounding;		/* order rounding: total minus lines and visit */
 	Points		total;
 	int64		main_rule_id;	/* the rule recorded on the ledger entry */
+	int64		main_campaign_id;	/* its campaign, 0 when none */
+	int			nskip;			/* campaigns whose budget ran out: their rules are passed over */
+	int64		skip_campaigns[MAX_SKIPPED_CAMPAIGNS];
 } AccrualComputation;
 
 extern void ValidateOrder(const AccrualOrder *order);

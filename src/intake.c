@@ -237,6 +237,7 @@ explain_accrual_lines(PG_FUNCTION_ARGS)
 	ResolveMember(prog, order.customer_key, order.card_no, &m);
 	MemberMultiplier(prog, &m, order.ordered_at);
 	SPI_finish();
+	memset(&c, 0, sizeof(c));
 	ComputeAccrual(prog, &order, &m, &c);
 
 	for (i = 0; i <= order.nlines + 1; i++)

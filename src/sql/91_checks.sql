@@ -10,6 +10,8 @@ AS $$
     SELECT * FROM @extschema@.check_tiers()
     UNION ALL
     SELECT * FROM @extschema@.check_redemption()
+    UNION ALL
+    SELECT * FROM @extschema@.check_campaigns()
 $$;
 COMMENT ON FUNCTION @extschema@.check_ledger() IS
 'Every violated invariant of every ledger (empty when all is well): points balances equal entries, no entry changed, lots match balances, nothing refunded beyond what was earned, tiers match their history';

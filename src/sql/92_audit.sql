@@ -65,6 +65,9 @@ SELECT @extschema@.audit_table('@extschema@.birthday_offer');
 SELECT @extschema@.audit_table('@extschema@.notification_template');
 SELECT @extschema@.audit_table('@extschema@.redemption_policy');
 SELECT @extschema@.audit_table('@extschema@.reward_threshold');
+SELECT @extschema@.audit_table('@extschema@.campaign');
+SELECT @extschema@.audit_table('@extschema@.discount_policy');
+SELECT @extschema@.audit_table('@extschema@.prize_pool');
 
 CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON @extschema@.audit_log
     FOR EACH ROW EXECUTE FUNCTION @extschema@.ledger_reject_change();
