@@ -1,0 +1,37 @@
+-- Accrual spends a campaign's budget: its rules give until the cap, then the
+-- order earns by the program's other rules, and the budget is never overspent.
+\set VERBOSITY terse
+SET search_path = public, loyalty;
+SET timezone = 'UTC';
+
+INSERT INTO program (code, name, point_value) VALUES ('cmp_acc', 'Campaign accrual', 1000);
+INSERT INTO rule (program_id, name, kind, percent)
+  SELECT program_id, 'base: 1%', 'percent', 1 FROM program WHERE code = 'cmp_acc';
+SELECT enroll('cmp_acc', 'A' || i) > 0 AS enrolled FROM generate_series(1, 3) i;
+-- a campaign of 10% with a budget of 25 points in 2 slots
+INSERT INTO campaign (program_id, code, name, starts_at, ends_at, budget_points, budget_slots)
+SELECT program_id, 'golden', 'Golden week', '2027-05-01', '2027-05-08', 25, 2
+  FROM program WHERE code = 'cmp_acc';
+INSERT INTO rule (program_id, name, kind, percent, priority, campaign_id)
+SELECT program_id, 'golden week: 10%', 'percent', 10, 10, campaign_id FROM campaign WHERE code = 'golden';
+SELECT schedule_campaign('golden');
+SELECT start_campaign('golden');
+
+-- 100,000đ: 10 points from the campaign each, while the budget lasts
+SELECT rule_name, points FROM explain_accrual('cmp_acc', 'A1', total => 100000, ordered_at => '2027-05-02');
+SELECT points FROM record_order('cmp_acc', 'A1', 'G-1', total => 100000, ordered_at => '2027-05-02');
+SELECT points FROM record_order('cmp_acc', 'A2', 'G-2', total => 100000, ordered_at => '2027-05-02');
+-- 5 points are left: the next 10-point order cannot be paid by the campaign and earns the base 1%
+SELECT points FROM record_order('cmp_acc', 'A3', 'G-3', total => 100000, ordered_at => '2027-05-02');
+-- a 50,000đ order fits the 5 points left
+SELECT points FROM record_order('cmp_acc', 'A3', 'G-4', total => 50000, ordered_at => '2027-05-02');
+SELECT points FROM record_order('cmp_acc', 'A1', 'G-5', total => 50000, ordered_at => '2027-05-02');
+-- a retried order does not spend the budget twice
+SELECT points, replayed FROM record_order('cmp_acc', 'A1', 'G-1', total => 100000, ordered_at => '2027-05-02');
+SELECT sum(remaining_points) AS budget_left FROM campaign_budget_slot s JOIN campaign c USING (campaign_id)
+ WHERE c.code = 'golden';
+SELECT l.document, l.amount, c.code AS campaign FROM ledger l LEFT JOIN campaign c ON c.campaign_id = l.campaign_id
+ WHERE l.document LIKE 'G-%' ORDER BY l.document;
+-- after the campaign's end the base rule applies
+SELECT rule_name, points FROM explain_accrual('cmp_acc', 'A1', total => 100000, ordered_at => '2027-05-09');
+SELECT * FROM check_ledger();
