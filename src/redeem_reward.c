@@ -22,6 +22,7 @@
 #include "code.h"
 #include "ids.h"
 #include "ledger.h"
+#include "rules.h"
 #include "spi_util.h"
 
 PG_FUNCTION_INFO_V1(redeem_reward_on_balance);
@@ -110,6 +111,8 @@ redeem_reward_on_balance(PG_FUNCTION_ARGS)
 		return PointerGetDatum(NULL);
 	member_id = TupInt64(newtup, desc, "member_id");
 	program_id = TupInt64(newtup, desc, "program_id");
+	if (!LoyaltyProgramHasRewardThresholds(program_id))
+		return PointerGetDatum(NULL);
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");

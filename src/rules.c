@@ -119,7 +119,9 @@ LoadPrograms(void)
 		"earn_with_bill_discount, services_earn, min_item_price, min_bill, "
 		"unknown_customer, points_lifetime IS NOT NULL, "
 		"return_when_spent = 'cap_at_balance', active, points_lifetime, expiry_rounding, "
-		"EXISTS (SELECT 1 FROM loyalty.birthday_offer o WHERE o.program_id = p.program_id AND o.active) "
+		"EXISTS (SELECT 1 FROM loyalty.birthday_offer o WHERE o.program_id = p.program_id AND o.active), "
+		"EXISTS (SELECT 1 FROM loyalty.tier t WHERE t.program_id = p.program_id), "
+		"EXISTS (SELECT 1 FROM loyalty.reward_threshold r WHERE r.program_id = p.program_id) "
 		"FROM loyalty.program p ORDER BY program_id";
 	MemoryContext old;
 	uint64		i;
@@ -161,6 +163,8 @@ LoadPrograms(void)
 		}
 		p->expiry_rounding = CopyText(t, d, 17);
 		p->has_birthday_offers = LoyaltyGetBool(t, d, 18);
+		p->has_tiers = LoyaltyGetBool(t, d, 19);
+		p->has_reward_thresholds = LoyaltyGetBool(t, d, 20);
 	}
 	MemoryContextSwitchTo(old);
 }
@@ -310,4 +314,30 @@ LoyaltyGetProgramByCode(const char *code)
 			 errmsg("loyalty program \"%s\" does not exist", code),
 			 errhint("Programs are rows of loyalty.program; the code is its \"code\" column.")));
 	return NULL;				/* keep compiler quiet */
+}
+
+/* Whether a program defines tiers (cached; unknown programs answer true) */
+bool
+LoyaltyProgramHasTiers(int64 program_id)
+{
+	int			p;
+
+	EnsureRulesLoaded();
+	for (p = 0; p < NumPrograms; p++)
+		if (Programs[p].program_id == program_id)
+			return Programs[p].has_tiers;
+	return true;
+}
+
+/* Whether a program defines reward thresholds (cached; unknown programs answer true) */
+bool
+LoyaltyProgramHasRewardThresholds(int64 program_id)
+{
+	int			p;
+
+	EnsureRulesLoaded();
+	for (p = 0; p < NumPrograms; p++)
+		if (Programs[p].program_id == program_id)
+			return Programs[p].has_reward_thresholds;
+	return true;
 }

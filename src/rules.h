@@ -71,6 +71,8 @@ typedef struct ProgramConfig
 	bool		active;
 	bool		uses_card_series;
 	bool		has_birthday_offers;
+	bool		has_tiers;
+	bool		has_reward_thresholds;
 	int			nrules;
 	EarnRule   *rules;
 } ProgramConfig;
@@ -78,5 +80,7 @@ typedef struct ProgramConfig
 extern void LoyaltyRulesInit(void);
 extern ProgramConfig *LoyaltyGetProgram(int64 program_id);
 extern ProgramConfig *LoyaltyGetProgramByCode(const char *code);
+extern bool LoyaltyProgramHasTiers(int64 program_id);
+extern bool LoyaltyProgramHasRewardThresholds(int64 program_id);
 
 #endif							/* PG_LOYALTY_RULES_H */

@@ -31,6 +31,7 @@
 #include "errcodes_tiers.h"
 #include "money.h"
 #include "spi_util.h"
+#include "rules.h"
 #include "tiers.h"
 
 PG_FUNCTION_INFO_V1(tier_upgrade_trigger);
@@ -349,6 +350,9 @@ tier_upgrade_trigger(PG_FUNCTION_ARGS)
 	document = SPI_getvalue(row, desc, SPI_fnumber(desc, "document"));
 	reason = psprintf("order %s", document);
 
+	/* most programs have no tiers: the cached program settings say so without a query */
+	if (!LoyaltyProgramHasTiers(program_id))
+		return PointerGetDatum(NULL);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	ApplyTier(member_id, program_id, ordered_at, false, branch, reason, document);

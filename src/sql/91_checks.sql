@@ -19,3 +19,9 @@ COMMENT ON FUNCTION @extschema@.check_ledger() IS
 CREATE TRIGGER birthday_offer_invalidate AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE
     ON @extschema@.birthday_offer
     FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.invalidate_rule_cache();
+CREATE TRIGGER tier_invalidate AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE
+    ON @extschema@.tier
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.invalidate_rule_cache();
+CREATE TRIGGER reward_threshold_invalidate AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE
+    ON @extschema@.reward_threshold
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.invalidate_rule_cache();
