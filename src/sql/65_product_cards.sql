@@ -171,17 +171,18 @@ BEGIN
         RETURN;
     END IF;
     IF c.valid_to IS NOT NULL AND now() >= c.valid_to THEN
-        RAISE EXCEPTION 'product card % expired on %', card_code, to_char(c.valid_to AT TIME ZONE 'UTC', 'YYYY-MM-DD')
-            USING ERRCODE = 'LS021';
+        RAISE EXCEPTION 'product card expired on %', to_char(c.valid_to AT TIME ZONE 'UTC', 'YYYY-MM-DD')
+            USING ERRCODE = 'LS021', DETAIL = format('Card %s is no longer valid.', card_code);
     END IF;
     IF t.visit_limit IS NOT NULL AND units > t.visit_limit THEN
         RAISE EXCEPTION 'a visit may take at most % units of "%"', t.visit_limit, t.name
             USING ERRCODE = 'LS023', DETAIL = format('The use asked for %s.', units);
     END IF;
     IF units > c.units_left THEN
-        RAISE EXCEPTION 'product card % has % units left', card_code, c.units_left
-            USING ERRCODE = 'LS022', DETAIL = format('The use asked for %s.', units),
-                  HINT = CASE WHEN t.extra_unit_price IS NOT NULL THEN 'Buy more units with loyalty.product_card_top_up().' END;
+        RAISE EXCEPTION 'product card has % units left', c.units_left
+            USING ERRCODE = 'LS022', DETAIL = format('Card %s has %s units, the use asked for %s.', card_code, c.units_left, units),
+                  HINT = CASE WHEN t.extra_unit_price IS NOT NULL THEN 'Buy more units with loyalty.product_card_top_up().'
+                              ELSE 'This card type sells no extra units.' END;
     END IF;
     INSERT INTO @extschema@.product_card_move (card_id, kind, units, sku, amount, document, branch)
     VALUES (c.card_id, 'use', -units, t.item_sku, 0, document, branch);
@@ -224,8 +225,8 @@ BEGIN
         RAISE EXCEPTION 'product card type "%" sells no extra units', t.name USING ERRCODE = 'invalid_parameter_value';
     END IF;
     IF c.valid_to IS NOT NULL AND now() >= c.valid_to THEN
-        RAISE EXCEPTION 'product card % expired on %', card_code, to_char(c.valid_to AT TIME ZONE 'UTC', 'YYYY-MM-DD')
-            USING ERRCODE = 'LS021';
+        RAISE EXCEPTION 'product card expired on %', to_char(c.valid_to AT TIME ZONE 'UTC', 'YYYY-MM-DD')
+            USING ERRCODE = 'LS021', DETAIL = format('Card %s is no longer valid.', card_code);
     END IF;
     amount := t.extra_unit_price * units;
     INSERT INTO @extschema@.product_card_move (card_id, kind, units, sku, amount, document, branch)
