@@ -156,6 +156,10 @@ SELECT pg_temp.err('SELECT loyalty.voucher_redeem(''X'', ''D'', ''HCM'', -1)');
 SELECT loyalty.voucher_void('BILL-1') AS given_back;
 SELECT loyalty.voucher_void('BILL-1') AS given_back_again;
 SELECT loyalty.voucher_void('NO-SUCH-BILL') AS nothing;
+INSERT INTO loyalty.program (code, name) VALUES ('sv_vouch2', 'Another shop');
+SELECT loyalty.voucher_void('BILL-3', 'sv_vouch2') AS other_program;
+SELECT pg_temp.err($$SELECT loyalty.voucher_void('BILL-3', 'nope')$$);
+SELECT pg_temp.err($$SELECT loyalty.voucher_void(NULL)$$);
 SELECT ok, amount FROM codes c, loyalty.voucher_redeem(c.code::text, 'BILL-12', 'HCM', 250000) WHERE tag = 'v100' AND n = 1;
 SELECT status, count(*) FROM loyalty.voucher_status WHERE program = 'sv_vouch' GROUP BY status ORDER BY status;
 
@@ -176,6 +180,8 @@ SELECT till_key, count(*) FROM loyalty.voucher_failure GROUP BY till_key ORDER B
 UPDATE loyalty.voucher_failure SET failed_at = failed_at - interval '2 minutes' WHERE till_key = 'T3';
 SELECT ok, reason FROM loyalty.voucher_check('WRONG', 'HCM', 1000, till => 'T3');
 UPDATE loyalty.voucher_throttle SET max_failures = 5;
+UPDATE loyalty.voucher_failure SET failed_at = failed_at - interval '2 days' WHERE till_key = 'T3';
+SELECT loyalty.voucher_failures_prune() AS pruned;
 
 -- the exact amount arithmetic
 SELECT loyalty.stored_voucher_amount(100000, NULL, NULL, 250000, NULL, 250000) AS face,

@@ -296,9 +296,17 @@ BEGIN
     ELSE
         v_code := code::@extschema@.code;
         v_digest := @extschema@.code_digest(v_code);
-        SELECT * INTO v_v FROM @extschema@.voucher v WHERE v.digest = v_digest FOR UPDATE;
-        IF NOT FOUND THEN
-            SELECT * INTO v_v FROM @extschema@.voucher v WHERE v.code OPERATOR(@extschema@.=) v_code FOR UPDATE;
+        -- a redemption locks the code's row: a second till waits, then sees the use
+        IF do_redeem THEN
+            SELECT * INTO v_v FROM @extschema@.voucher v WHERE v.digest = v_digest FOR UPDATE;
+            IF NOT FOUND THEN
+                SELECT * INTO v_v FROM @extschema@.voucher v WHERE v.code OPERATOR(@extschema@.=) v_code FOR UPDATE;
+            END IF;
+        ELSE
+            SELECT * INTO v_v FROM @extschema@.voucher v WHERE v.digest = v_digest;
+            IF NOT FOUND THEN
+                SELECT * INTO v_v FROM @extschema@.voucher v WHERE v.code OPERATOR(@extschema@.=) v_code;
+            END IF;
         END IF;
         IF NOT FOUND THEN
             v_reason := 'wrong';
@@ -409,27 +417,60 @@ $$;
 COMMENT ON FUNCTION @extschema@.voucher_redeem(text, text, text, numeric, jsonb, text, text) IS
 'Uses a code on a bill, exactly once even when two tills try it together; returns ok and the amount applied, or (without raising, so the failed look-up is recorded) the reason and its SQLSTATE: LS010 wrong, LS011 expired, LS012 used, LS013 wrong branch, LS014 not yet valid, LS016 nothing to pay, LS017 another member''s code; raises LS015 when the till made too many failed look-ups';
 
-CREATE FUNCTION @extschema@.voucher_void(document text)
+CREATE FUNCTION @extschema@.voucher_void(document text, program text DEFAULT NULL)
 RETURNS numeric
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
+    v_program bigint;
     v_total numeric;
 BEGIN
     IF document IS NULL THEN
         RAISE EXCEPTION 'a void needs a document' USING ERRCODE = 'null_value_not_allowed';
     END IF;
+    IF program IS NOT NULL THEN
+        SELECT p.program_id INTO v_program FROM @extschema@.program p WHERE p.code = voucher_void.program;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'loyalty program "%" does not exist', program USING ERRCODE = 'LY005';
+        END IF;
+    END IF;
+    -- lock the codes' rows in the order redemptions do, then give the uses back
+    PERFORM 1 FROM @extschema@.voucher v
+      JOIN @extschema@.voucher_use u ON u.voucher_id = v.voucher_id
+     WHERE u.document = voucher_void.document AND u.voided_at IS NULL
+       AND (v_program IS NULL OR u.program_id = v_program)
+     ORDER BY v.voucher_id
+       FOR UPDATE OF v;
     WITH v AS (
         UPDATE @extschema@.voucher_use u SET voided_at = now()
          WHERE u.document = voucher_void.document AND u.voided_at IS NULL
+           AND (v_program IS NULL OR u.program_id = v_program)
         RETURNING u.amount)
     SELECT coalesce(sum(v.amount), 0) INTO v_total FROM v;
     RETURN v_total;
 END
 $$;
-COMMENT ON FUNCTION @extschema@.voucher_void(text) IS
-'Gives back every code used on a document (the bill was cancelled); returns the amount given back, 0 when there was nothing left to void';
+COMMENT ON FUNCTION @extschema@.voucher_void(text, text) IS
+'Gives back every code used on a document (the bill was cancelled), optionally only in one program; returns the amount given back, 0 when there was nothing left to void (a retry)';
+
+CREATE FUNCTION @extschema@.voucher_failures_prune()
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_window interval;
+    v_count bigint;
+BEGIN
+    SELECT t.failure_window INTO v_window FROM @extschema@.voucher_throttle t;
+    DELETE FROM @extschema@.voucher_failure f WHERE f.failed_at < clock_timestamp() - greatest(v_window, interval '1 day');
+    GET DIAGNOSTICS v_count = ROW_COUNT;
+    RETURN v_count;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.voucher_failures_prune() IS
+'Job body: deletes failed code look-ups older than a day (or the throttle window when longer); returns how many';
 
 CREATE VIEW @extschema@.voucher_status AS
 SELECT v.voucher_id, p.code AS program, t.code AS voucher_type, t.kind, v.series,
