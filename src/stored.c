@@ -20,9 +20,12 @@
 
 #include "compat.h"
 #include "code.h"
+#include "errcodes.h"
 #include "errcodes_stored.h"
 #include "money.h"
+#include "rules.h"
 #include "spi_util.h"
+#include "stored.h"
 
 PG_FUNCTION_INFO_V1(stored_random_bytes);
 PG_FUNCTION_INFO_V1(stored_code_digest);
@@ -32,6 +35,7 @@ PG_FUNCTION_INFO_V1(stored_voucher_amount);
 #define STORED_DIGEST_LEN 32
 
 static SPIPlanPtr SecretPlan = NULL;
+static SPIPlanPtr MemberKeyPlan = NULL;
 
 /* SQL: loyalty.stored_random_bytes(n) n bytes from the strong random source */
 Datum
@@ -114,8 +118,8 @@ stored_code_digest(PG_FUNCTION_ARGS)
 }
 
 /* percent (ten-thousandths of a percent) of amount (hundredths), rounded down to a hundredth */
-static int64
-PercentOf(int64 amount, int64 percent4)
+int64
+StoredPercentOf(int64 amount, int64 percent4)
 {
 	int128		p = (int128) amount * percent4;
 
@@ -134,7 +138,7 @@ stored_percent_of(PG_FUNCTION_ARGS)
 	int64		amount = MoneyFromNumeric(PG_GETARG_NUMERIC(0), "amount");
 	int64		percent = ScaledFromNumeric(PG_GETARG_NUMERIC(1), 4, "percent");
 
-	PG_RETURN_NUMERIC(MoneyToNumeric(PercentOf(amount, percent)));
+	PG_RETURN_NUMERIC(MoneyToNumeric(StoredPercentOf(amount, percent)));
 }
 
 /*
@@ -167,12 +171,52 @@ stored_voucher_amount(PG_FUNCTION_ARGS)
 	else if (!PG_ARGISNULL(2))
 		value = MoneyFromNumeric(PG_GETARG_NUMERIC(2), "discount amount");
 	else if (!PG_ARGISNULL(1))
-		value = PercentOf(eligible, ScaledFromNumeric(PG_GETARG_NUMERIC(1), 4, "discount percent"));
+		value = StoredPercentOf(eligible, ScaledFromNumeric(PG_GETARG_NUMERIC(1), 4, "discount percent"));
 	applied = Min(value, eligible);
 	if (!PG_ARGISNULL(4))
-		applied = Min(applied, PercentOf(bill, ScaledFromNumeric(PG_GETARG_NUMERIC(4), 4,
+		applied = Min(applied, StoredPercentOf(bill, ScaledFromNumeric(PG_GETARG_NUMERIC(4), 4,
 																 "max bill percent")));
 	if (applied < 0)
 		applied = 0;
 	PG_RETURN_NUMERIC(MoneyToNumeric(applied));
+}
+
+/* A positive amount with at most two decimals, as hundredths */
+int64
+StoredPositiveAmount(Numeric num, const char *what)
+{
+	Datum		rounded = DirectFunctionCall2(numeric_round, NumericGetDatum(num), Int32GetDatum(2));
+	Datum		zero = DirectFunctionCall1(int4_numeric, Int32GetDatum(0));
+
+	if (numeric_is_nan(num) || numeric_is_inf(num) ||
+		!DatumGetBool(DirectFunctionCall2(numeric_eq, rounded, NumericGetDatum(num))) ||
+		!DatumGetBool(DirectFunctionCall2(numeric_gt, NumericGetDatum(num), zero)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must be a positive amount in hundredths, not %s", what,
+						DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(num))))));
+	return MoneyFromNumeric(num, what);
+}
+
+/* The program and member of a customer key (SPI must be connected) */
+void
+StoredMember(const char *program, const char *customer_key, int64 *program_id, int64 *member_id)
+{
+	Oid			types[2] = {INT8OID, TEXTOID};
+	Datum		values[2];
+	ProgramConfig *prog = LoyaltyGetProgramByCode(program);
+
+	*program_id = prog->program_id;
+	LoyaltyPlan(&MemberKeyPlan,
+				"SELECT member_id FROM loyalty.member_key WHERE program_id = $1 AND customer_key = $2",
+				2, types);
+	values[0] = Int64GetDatum(prog->program_id);
+	values[1] = CStringGetTextDatum(customer_key);
+	LoyaltyExec(MemberKeyPlan, values, NULL, true, 1);
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_LOYALTY_UNKNOWN_MEMBER),
+				 errmsg("customer \"%s\" is not a member of loyalty program \"%s\"", customer_key, program),
+				 errhint("Enroll the customer first with loyalty.enroll().")));
+	*member_id = LoyaltyGetInt64(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, 0);
 }

@@ -232,131 +232,25 @@ REVOKE ALL ON FUNCTION @extschema@.wallet_post(bigint, bigint, text, numeric, te
 
 CREATE FUNCTION @extschema@.wallet_top_up(program text, customer_key text, amount numeric, document text,
     branch text DEFAULT NULL, OUT paid numeric, OUT bonus numeric, OUT balance numeric)
-LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    m record;
-    w @extschema@.wallet;
-    v_prior numeric;
-BEGIN
-    IF amount IS NULL OR document IS NULL THEN
-        RAISE EXCEPTION 'amount and document must not be null' USING ERRCODE = 'null_value_not_allowed';
-    END IF;
-    IF amount <= 0 OR amount <> round(amount, 2) THEN
-        RAISE EXCEPTION 'a top-up must be a positive amount in hundredths, not %', amount USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    m := @extschema@.stored_member(program, customer_key);
-    w := @extschema@.wallet_lock(m.member_id, m.program_id, true, format('customer "%s"', customer_key));
-    SELECT l.amount INTO v_prior FROM @extschema@.wallet_ledger l
-     WHERE l.member_id = m.member_id AND l.program_id = m.program_id AND l.kind = 'top_up'
-       AND l.document = wallet_top_up.document;
-    IF FOUND THEN
-        IF v_prior <> amount THEN
-            RAISE EXCEPTION 'top-up "%" was already posted with a different amount', document
-                USING ERRCODE = 'LS001', DETAIL = format('The first posting was %s, this one is %s.', v_prior, amount);
-        END IF;
-        paid := v_prior;
-        SELECT coalesce(sum(l.amount), 0) INTO bonus FROM @extschema@.wallet_ledger l
-         WHERE l.member_id = m.member_id AND l.program_id = m.program_id AND l.kind = 'bonus'
-           AND l.document = wallet_top_up.document;
-        balance := w.balance;
-        RETURN;
-    END IF;
-    SELECT coalesce(r.bonus_amount, @extschema@.stored_percent_of(amount, r.bonus_percent)) INTO bonus
-      FROM @extschema@.wallet_bonus_rule r
-     WHERE r.program_id = m.program_id AND r.min_amount <= amount
-       AND (r.max_amount IS NULL OR amount <= r.max_amount)
-       AND (r.valid_from IS NULL OR r.valid_from <= now()) AND (r.valid_to IS NULL OR now() < r.valid_to)
-     ORDER BY 1 DESC LIMIT 1;
-    bonus := round(coalesce(bonus, 0), 2);
-    paid := round(amount, 2);
-    balance := @extschema@.wallet_post(m.member_id, m.program_id, 'top_up', amount, document, NULL, branch, NULL);
-    IF bonus > 0 THEN
-        balance := @extschema@.wallet_post(m.member_id, m.program_id, 'bonus', bonus, document, NULL, branch, NULL);
-    END IF;
-END
-$$;
+AS 'MODULE_PATHNAME', 'stored_wallet_top_up'
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION @extschema@.wallet_top_up(text, text, numeric, text, text) IS
 'Puts money on a member''s wallet (opening it on the first top-up) plus the best matching top-up bonus; idempotent per document';
 
 CREATE FUNCTION @extschema@.wallet_spend(program text, customer_key text, document text, amount numeric,
     branch text DEFAULT NULL, OUT spent numeric, OUT balance numeric)
-LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    m record;
-    w @extschema@.wallet;
-    v_prior numeric;
-BEGIN
-    IF amount IS NULL OR document IS NULL THEN
-        RAISE EXCEPTION 'amount and document must not be null' USING ERRCODE = 'null_value_not_allowed';
-    END IF;
-    IF amount <= 0 OR amount <> round(amount, 2) THEN
-        RAISE EXCEPTION 'a spend must be a positive amount in hundredths, not %', amount USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    m := @extschema@.stored_member(program, customer_key);
-    w := @extschema@.wallet_lock(m.member_id, m.program_id, false, format('customer "%s"', customer_key));
-    SELECT -l.amount INTO v_prior FROM @extschema@.wallet_ledger l
-     WHERE l.member_id = m.member_id AND l.program_id = m.program_id AND l.kind = 'spend'
-       AND l.document = wallet_spend.document;
-    IF FOUND THEN
-        IF v_prior <> amount THEN
-            RAISE EXCEPTION 'spend "%" was already posted with a different amount', document
-                USING ERRCODE = 'LS001', DETAIL = format('The first posting was %s, this one is %s.', v_prior, amount);
-        END IF;
-        spent := v_prior;
-        balance := w.balance;
-        RETURN;
-    END IF;
-    IF w.balance < amount THEN
-        RAISE EXCEPTION 'wallet balance is too low' USING ERRCODE = 'LS002',
-            DETAIL = format('The balance is %s, the spend %s.', w.balance, amount);
-    END IF;
-    spent := round(amount, 2);
-    balance := @extschema@.wallet_post(m.member_id, m.program_id, 'spend', -amount, document, NULL, branch, NULL);
-END
-$$;
+AS 'MODULE_PATHNAME', 'stored_wallet_spend'
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION @extschema@.wallet_spend(text, text, text, numeric, text) IS
 'Pays a bill from a member''s wallet under the wallet row lock, never below zero (LS002); idempotent per document';
 
 CREATE FUNCTION @extschema@.wallet_refund(program text, document text, branch text DEFAULT NULL,
     OUT refunded numeric, OUT balance numeric)
-LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    v_program bigint;
-    s @extschema@.wallet_ledger;
-    w @extschema@.wallet;
-    v_prior numeric;
-BEGIN
-    IF program IS NULL OR document IS NULL THEN
-        RAISE EXCEPTION 'program and document must not be null' USING ERRCODE = 'null_value_not_allowed';
-    END IF;
-    SELECT p.program_id INTO v_program FROM @extschema@.program p WHERE p.code = wallet_refund.program;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'loyalty program "%" does not exist', program USING ERRCODE = 'LY005';
-    END IF;
-    SELECT * INTO s FROM @extschema@.wallet_ledger l
-     WHERE l.program_id = v_program AND l.kind = 'spend' AND l.document = wallet_refund.document;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'no wallet spend "%" to refund', document USING ERRCODE = 'LS005';
-    END IF;
-    w := @extschema@.wallet_lock(s.member_id, v_program, false, NULL);
-    SELECT l.amount INTO v_prior FROM @extschema@.wallet_ledger l
-     WHERE l.member_id = s.member_id AND l.program_id = v_program AND l.kind = 'refund'
-       AND l.document = wallet_refund.document;
-    IF FOUND THEN
-        refunded := v_prior;
-        balance := w.balance;
-        RETURN;
-    END IF;
-    refunded := -s.amount;
-    balance := @extschema@.wallet_post(s.member_id, v_program, 'refund', refunded, document, document, branch, NULL);
-END
-$$;
+AS 'MODULE_PATHNAME', 'stored_wallet_refund'
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION @extschema@.wallet_refund(text, text, text) IS
 'Gives a wallet spend back, exactly once (a retry answers the same and moves nothing)';
 
