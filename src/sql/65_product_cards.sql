@@ -112,129 +112,28 @@ BEGIN
         RETURN c.code;
     END IF;
     INSERT INTO @extschema@.product_card_move (card_id, kind, units, sku, amount, document)
-    VALUES (v_card, 'issue', t.units, t.item_sku, t.price, document);
+    VALUES (v_card, 'issue', t.units, t.item_sku, round(t.price, 2), document);
     RETURN (SELECT x.code FROM @extschema@.product_card x WHERE x.card_id = v_card);
 END
 $$;
 COMMENT ON FUNCTION @extschema@.product_card_issue(text, text, text, text, text) IS
 'Sells or gives a prepaid product card of a type to a customer (NULL: a bearer card); returns its number; idempotent per document';
 
--- Lock a product card by its number, or raise LS020.
-CREATE FUNCTION @extschema@.product_card_lock(card_code @extschema@.code)
-RETURNS @extschema@.product_card
-LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    c @extschema@.product_card;
-BEGIN
-    IF card_code IS NULL THEN
-        RAISE EXCEPTION 'card code must not be null' USING ERRCODE = 'null_value_not_allowed';
-    END IF;
-    SELECT * INTO c FROM @extschema@.product_card x WHERE x.code OPERATOR(@extschema@.=) card_code FOR UPDATE;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'product card % does not exist', card_code USING ERRCODE = 'LS020';
-    END IF;
-    RETURN c;
-END
-$$;
-COMMENT ON FUNCTION @extschema@.product_card_lock(@extschema@.code) IS
-'Internal: locks a product card row; every movement of its units goes through this lock';
 
 CREATE FUNCTION @extschema@.product_card_use(card_code @extschema@.code, units integer, document text,
     branch text DEFAULT NULL)
 RETURNS TABLE (sku text, quantity integer, price numeric)
-LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    c @extschema@.product_card;
-    t @extschema@.product_card_type;
-    mv @extschema@.product_card_move;
-BEGIN
-    IF units IS NULL OR document IS NULL THEN
-        RAISE EXCEPTION 'units and document must not be null' USING ERRCODE = 'null_value_not_allowed';
-    END IF;
-    IF units <= 0 THEN
-        RAISE EXCEPTION 'a use takes at least one unit, not %', units USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    c := @extschema@.product_card_lock(card_code);
-    SELECT * INTO t FROM @extschema@.product_card_type x WHERE x.type_id = c.type_id;
-    SELECT * INTO mv FROM @extschema@.product_card_move m
-     WHERE m.card_id = c.card_id AND m.kind = 'use' AND m.document = product_card_use.document;
-    IF FOUND THEN
-        IF -mv.units <> units THEN
-            RAISE EXCEPTION 'card use "%" was already posted with % units', document, -mv.units
-                USING ERRCODE = 'LS001', DETAIL = format('This retry asks for %s.', units);
-        END IF;
-        RETURN QUERY SELECT mv.sku, -mv.units, 0::numeric;
-        RETURN;
-    END IF;
-    IF c.valid_to IS NOT NULL AND now() >= c.valid_to THEN
-        RAISE EXCEPTION 'product card expired on %', to_char(c.valid_to AT TIME ZONE 'UTC', 'YYYY-MM-DD')
-            USING ERRCODE = 'LS021', DETAIL = format('Card %s is no longer valid.', card_code);
-    END IF;
-    IF t.visit_limit IS NOT NULL AND units > t.visit_limit THEN
-        RAISE EXCEPTION 'a visit may take at most % units of "%"', t.visit_limit, t.name
-            USING ERRCODE = 'LS023', DETAIL = format('The use asked for %s.', units);
-    END IF;
-    IF units > c.units_left THEN
-        RAISE EXCEPTION 'product card has % units left', c.units_left
-            USING ERRCODE = 'LS022', DETAIL = format('Card %s has %s units, the use asked for %s.', card_code, c.units_left, units),
-                  HINT = CASE WHEN t.extra_unit_price IS NOT NULL THEN 'Buy more units with loyalty.product_card_top_up().'
-                              ELSE 'This card type sells no extra units.' END;
-    END IF;
-    INSERT INTO @extschema@.product_card_move (card_id, kind, units, sku, amount, document, branch)
-    VALUES (c.card_id, 'use', -units, t.item_sku, 0, document, branch);
-    UPDATE @extschema@.product_card x SET units_left = x.units_left - units WHERE x.card_id = c.card_id;
-    RETURN QUERY SELECT t.item_sku, units, 0::numeric;
-END
-$$;
+AS 'MODULE_PATHNAME', 'stored_product_card_use'
+LANGUAGE C VOLATILE ROWS 1
+SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION @extschema@.product_card_use(@extschema@.code, integer, text, text) IS
 'Takes units from a product card (at most the per-visit limit, never below zero) and returns the bill line to add at price 0; the consumption is recorded for the host''s stock; idempotent per document';
 
 CREATE FUNCTION @extschema@.product_card_top_up(card_code @extschema@.code, units integer, document text,
     branch text DEFAULT NULL, OUT amount numeric, OUT units_left integer)
-LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    c @extschema@.product_card;
-    t @extschema@.product_card_type;
-    mv @extschema@.product_card_move;
-BEGIN
-    IF units IS NULL OR document IS NULL THEN
-        RAISE EXCEPTION 'units and document must not be null' USING ERRCODE = 'null_value_not_allowed';
-    END IF;
-    IF units <= 0 THEN
-        RAISE EXCEPTION 'a top-up adds at least one unit, not %', units USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    c := @extschema@.product_card_lock(card_code);
-    SELECT * INTO t FROM @extschema@.product_card_type x WHERE x.type_id = c.type_id;
-    SELECT * INTO mv FROM @extschema@.product_card_move m
-     WHERE m.card_id = c.card_id AND m.kind = 'top_up' AND m.document = product_card_top_up.document;
-    IF FOUND THEN
-        IF mv.units <> units THEN
-            RAISE EXCEPTION 'card top-up "%" was already posted with % units', document, mv.units USING ERRCODE = 'LS001';
-        END IF;
-        amount := mv.amount;
-        units_left := c.units_left;
-        RETURN;
-    END IF;
-    IF t.extra_unit_price IS NULL THEN
-        RAISE EXCEPTION 'product card type "%" sells no extra units', t.name USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    IF c.valid_to IS NOT NULL AND now() >= c.valid_to THEN
-        RAISE EXCEPTION 'product card expired on %', to_char(c.valid_to AT TIME ZONE 'UTC', 'YYYY-MM-DD')
-            USING ERRCODE = 'LS021', DETAIL = format('Card %s is no longer valid.', card_code);
-    END IF;
-    amount := t.extra_unit_price * units;
-    INSERT INTO @extschema@.product_card_move (card_id, kind, units, sku, amount, document, branch)
-    VALUES (c.card_id, 'top_up', units, t.item_sku, amount, document, branch);
-    UPDATE @extschema@.product_card x SET units_left = x.units_left + units WHERE x.card_id = c.card_id
-    RETURNING x.units_left INTO product_card_top_up.units_left;
-END
-$$;
+AS 'MODULE_PATHNAME', 'stored_product_card_top_up'
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION @extschema@.product_card_top_up(@extschema@.code, integer, text, text) IS
 'Buys extra units on a product card at its type''s extra unit price; returns what to charge and the units left; idempotent per document';
 
