@@ -101,7 +101,7 @@ SELECT document, branch, till, bill_total, eligible, amount, forfeited, used_at 
 
 -- no change: a 100K voucher on a 60K bill pays 60K, 40K is forfeited
 SELECT ok, amount FROM codes c, loyalty.voucher_redeem(c.code::text, 'BILL-3', 'HCM', 60000) WHERE tag = 'v100' AND n = 2;
-SELECT forfeited FROM loyalty.voucher_use WHERE document = 'BILL-3';
+SELECT forfeited, branch, till IS NULL AS no_till FROM loyalty.voucher_use WHERE document = 'BILL-3';
 -- excluded goods: alcohol is not paid by VX
 SELECT ok, amount FROM codes c,
        loyalty.voucher_redeem(c.code::text, 'BILL-4', 'HCM',

@@ -90,11 +90,10 @@ FetchSecret(void)
 	return secret;
 }
 
-/* SQL: loyalty.code_digest(code) HMAC-SHA256 of the code's 16 bytes under the install secret */
-Datum
-stored_code_digest(PG_FUNCTION_ARGS)
+/* HMAC-SHA256 of a code's 16 bytes under the install secret, palloc'd */
+bytea *
+StoredCodeDigest(const LoyaltyCode *code)
 {
-	LoyaltyCode *code = PG_GETARG_LOYALTY_CODE_P(0);
 	bytea	   *secret = FetchSecret();
 	pg_hmac_ctx *ctx;
 	bytea	   *result;
@@ -114,7 +113,15 @@ stored_code_digest(PG_FUNCTION_ARGS)
 		elog(ERROR, "could not compute a code digest: %s", msg);
 	}
 	pg_hmac_free(ctx);
-	PG_RETURN_BYTEA_P(result);
+	pfree(secret);
+	return result;
+}
+
+/* SQL: loyalty.code_digest(code) HMAC-SHA256 of the code's 16 bytes under the install secret */
+Datum
+stored_code_digest(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BYTEA_P(StoredCodeDigest(PG_GETARG_LOYALTY_CODE_P(0)));
 }
 
 /* percent (ten-thousandths of a percent) of amount (hundredths), rounded down to a hundredth */
@@ -142,19 +149,39 @@ stored_percent_of(PG_FUNCTION_ARGS)
 }
 
 /*
+ * What a code takes off a bill (hundredths): its value (face value, fixed
+ * discount, or percent of the eligible part), never more than the eligible
+ * part, nor than max_bill_percent of the whole bill.  No change is given.
+ */
+int64
+StoredVoucherAmount(const StoredVoucherValue *v, int64 eligible, int64 bill)
+{
+	int64		value = 0;
+	int64		applied;
+
+	if (v->has_face_value)
+		value = v->face_value;
+	else if (v->has_discount_amount)
+		value = v->discount_amount;
+	else if (v->has_discount_percent)
+		value = StoredPercentOf(eligible, v->discount_percent);
+	applied = Min(value, eligible);
+	if (v->has_max_bill_percent)
+		applied = Min(applied, StoredPercentOf(bill, v->max_bill_percent));
+	return Max(applied, 0);
+}
+
+/*
  * SQL: loyalty.stored_voucher_amount(face_value, discount_percent,
  * discount_amount, eligible, max_bill_percent, bill_total) -> what a code
- * takes off a bill: its value (face value, fixed discount, or percent of the
- * eligible part), never more than the eligible part, nor than
- * max_bill_percent of the whole bill.  No change is given.
+ * takes off a bill (see StoredVoucherAmount)
  */
 Datum
 stored_voucher_amount(PG_FUNCTION_ARGS)
 {
+	StoredVoucherValue v;
 	int64		eligible;
 	int64		bill;
-	int64		value = 0;
-	int64		applied;
 
 	if (PG_ARGISNULL(3) || PG_ARGISNULL(5))
 		ereport(ERROR,
@@ -166,21 +193,21 @@ stored_voucher_amount(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("bill amounts must not be negative")));
-	if (!PG_ARGISNULL(0))
-		value = MoneyFromNumeric(PG_GETARG_NUMERIC(0), "face value");
-	else if (!PG_ARGISNULL(2))
-		value = MoneyFromNumeric(PG_GETARG_NUMERIC(2), "discount amount");
-	else if (!PG_ARGISNULL(1))
-		value = StoredPercentOf(eligible, ScaledFromNumeric(PG_GETARG_NUMERIC(1), 4, "discount percent"));
-	applied = Min(value, eligible);
-	if (!PG_ARGISNULL(4))
-		applied = Min(applied, StoredPercentOf(bill, ScaledFromNumeric(PG_GETARG_NUMERIC(4), 4,
-																 "max bill percent")));
-	if (applied < 0)
-		applied = 0;
-	PG_RETURN_NUMERIC(MoneyToNumeric(applied));
+	memset(&v, 0, sizeof(v));
+	v.has_face_value = !PG_ARGISNULL(0);
+	if (v.has_face_value)
+		v.face_value = MoneyFromNumeric(PG_GETARG_NUMERIC(0), "face value");
+	v.has_discount_percent = !PG_ARGISNULL(1);
+	if (v.has_discount_percent)
+		v.discount_percent = ScaledFromNumeric(PG_GETARG_NUMERIC(1), 4, "discount percent");
+	v.has_discount_amount = !PG_ARGISNULL(2);
+	if (v.has_discount_amount)
+		v.discount_amount = MoneyFromNumeric(PG_GETARG_NUMERIC(2), "discount amount");
+	v.has_max_bill_percent = !PG_ARGISNULL(4);
+	if (v.has_max_bill_percent)
+		v.max_bill_percent = ScaledFromNumeric(PG_GETARG_NUMERIC(4), 4, "max bill percent");
+	PG_RETURN_NUMERIC(MoneyToNumeric(StoredVoucherAmount(&v, eligible, bill)));
 }
-
 /* A positive amount with at most two decimals, as hundredths */
 int64
 StoredPositiveAmount(Numeric num, const char *what)

@@ -7,6 +7,27 @@
 
 #include "utils/numeric.h"
 
+#include "code.h"
+
+/* The value rules of a voucher type; money in hundredths, percents in ten-thousandths */
+typedef struct StoredVoucherValue
+{
+	bool		has_face_value;
+	int64		face_value;
+	bool		has_discount_percent;
+	int64		discount_percent;
+	bool		has_discount_amount;
+	int64		discount_amount;
+	bool		has_max_bill_percent;
+	int64		max_bill_percent;
+} StoredVoucherValue;
+
+/* What a code takes off a bill of which eligible may be paid */
+extern int64 StoredVoucherAmount(const StoredVoucherValue *v, int64 eligible, int64 bill);
+
+/* HMAC-SHA256 of a code under the install secret */
+extern bytea *StoredCodeDigest(const LoyaltyCode *code);
+
 /* percent4 (ten-thousandths of a percent) of amount (hundredths), rounded down */
 extern int64 StoredPercentOf(int64 amount, int64 percent4);
 

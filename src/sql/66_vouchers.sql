@@ -243,179 +243,23 @@ CREATE TYPE @extschema@.voucher_result AS (
 COMMENT ON TYPE @extschema@.voucher_result IS
 'Outcome of voucher_check()/voucher_redeem(): ok and the amount applied, or the reason, its SQLSTATE and a message';
 
--- Find a code and decide whether it may pay this bill; records failed look-ups.
-CREATE FUNCTION @extschema@.voucher_evaluate(code text, document text, branch text, bill_total numeric,
-    lines jsonb, till text, customer_key text, do_redeem boolean)
-RETURNS @extschema@.voucher_result
-LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    v_key text := coalesce(till, branch, '');
-    v_throttle @extschema@.voucher_throttle;
-    v_failures bigint;
-    v_code @extschema@.code;
-    v_digest bytea;
-    v_v @extschema@.voucher;
-    v_t @extschema@.voucher_type;
-    v_use @extschema@.voucher_use;
-    v_bill numeric;
-    v_eligible numeric;
-    v_amount numeric;
-    v_value numeric;
-    v_member bigint;
-    v_reason text;
-    v_state text;
-    v_msg text;
-BEGIN
-    IF document IS NULL AND do_redeem THEN
-        RAISE EXCEPTION 'a redemption needs a document' USING ERRCODE = 'null_value_not_allowed';
-    END IF;
-    IF bill_total IS NULL AND lines IS NULL THEN
-        RAISE EXCEPTION 'a bill total or bill lines are needed' USING ERRCODE = 'null_value_not_allowed';
-    END IF;
-    IF lines IS NOT NULL AND jsonb_typeof(lines) <> 'array' THEN
-        RAISE EXCEPTION 'bill lines must be a JSON array' USING ERRCODE = 'invalid_parameter_value',
-            HINT = 'Pass [{"sku": "A1", "group": "food", "amount": 120000}, ...].';
-    END IF;
-    IF bill_total IS NOT NULL AND bill_total < 0 THEN
-        RAISE EXCEPTION 'a bill total must not be negative' USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-
-    SELECT * INTO v_throttle FROM @extschema@.voucher_throttle;
-    SELECT count(*) INTO v_failures FROM @extschema@.voucher_failure f
-     WHERE f.till_key = v_key AND f.failed_at > clock_timestamp() - v_throttle.failure_window;
-    IF v_failures >= v_throttle.max_failures THEN
-        RAISE EXCEPTION 'too many failed attempts' USING ERRCODE = 'LS015',
-            DETAIL = format('Till "%s" had %s failed code look-ups within %s.', v_key, v_failures, v_throttle.failure_window),
-            HINT = 'Wait until the window passes, then try again.';
-    END IF;
-
-    IF code IS NULL OR NOT @extschema@.code_is_valid(code) THEN
-        v_reason := 'wrong';
-    ELSE
-        v_code := code::@extschema@.code;
-        v_digest := @extschema@.code_digest(v_code);
-        -- a redemption locks the code's row: a second till waits, then sees the use
-        IF do_redeem THEN
-            SELECT * INTO v_v FROM @extschema@.voucher v WHERE v.digest = v_digest FOR UPDATE;
-            IF NOT FOUND THEN
-                SELECT * INTO v_v FROM @extschema@.voucher v WHERE v.code OPERATOR(@extschema@.=) v_code FOR UPDATE;
-            END IF;
-        ELSE
-            SELECT * INTO v_v FROM @extschema@.voucher v WHERE v.digest = v_digest;
-            IF NOT FOUND THEN
-                SELECT * INTO v_v FROM @extschema@.voucher v WHERE v.code OPERATOR(@extschema@.=) v_code;
-            END IF;
-        END IF;
-        IF NOT FOUND THEN
-            v_reason := 'wrong';
-        END IF;
-    END IF;
-    IF v_reason = 'wrong' THEN
-        INSERT INTO @extschema@.voucher_failure (till_key, reason) VALUES (v_key, 'wrong');
-        RETURN ROW(false, 0::numeric, 'wrong', 'LS010', 'the code is not a valid voucher, coupon or gift certificate',
-                   NULL, NULL)::@extschema@.voucher_result;
-    END IF;
-
-    SELECT * INTO v_t FROM @extschema@.voucher_type t WHERE t.type_id = v_v.type_id;
-    -- a retry of the same redemption answers the same
-    SELECT * INTO v_use FROM @extschema@.voucher_use u
-     WHERE u.voucher_id = v_v.voucher_id AND u.voided_at IS NULL;
-    IF FOUND THEN
-        IF do_redeem AND v_use.document = voucher_evaluate.document THEN
-            IF v_use.bill_total <> coalesce(bill_total, v_use.bill_total) THEN
-                RAISE EXCEPTION 'code ****-% was already redeemed on document "%" with a different bill', v_v.suffix, document
-                    USING ERRCODE = 'LS001',
-                          DETAIL = format('The first redemption had a bill of %s, this one %s.', v_use.bill_total, bill_total);
-            END IF;
-            RETURN ROW(true, v_use.amount, 'ok', '00000', 'already redeemed on this document', v_v.suffix, v_t.kind)::@extschema@.voucher_result;
-        END IF;
-        v_reason := 'used'; v_state := 'LS012';
-        v_msg := format('the code was already used on %s', to_char(v_use.used_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'));
-    ELSIF now() < v_v.valid_from THEN
-        v_reason := 'not_yet_valid'; v_state := 'LS014'; v_msg := 'the code is not valid yet';
-    ELSIF v_v.valid_to IS NOT NULL AND now() >= v_v.valid_to THEN
-        v_reason := 'expired'; v_state := 'LS011'; v_msg := 'the code has expired';
-    ELSIF v_t.branches IS NOT NULL AND (branch IS NULL OR NOT branch = ANY (v_t.branches)) THEN
-        v_reason := 'wrong_branch'; v_state := 'LS013';
-        v_msg := format('the code is not accepted at branch %s', coalesce(branch, '(none)'));
-    ELSIF v_v.member_id IS NOT NULL AND customer_key IS NOT NULL THEN
-        SELECT k.member_id INTO v_member FROM @extschema@.member_key k
-         WHERE k.program_id = v_v.program_id AND k.customer_key = voucher_evaluate.customer_key;
-        IF v_member IS DISTINCT FROM v_v.member_id THEN
-            v_reason := 'wrong_member'; v_state := 'LS017'; v_msg := 'the code was issued to another member';
-        END IF;
-    END IF;
-
-    IF v_reason IS NULL THEN
-        IF lines IS NOT NULL THEN
-            SELECT coalesce(sum((l->>'amount')::numeric), 0),
-                   coalesce(sum((l->>'amount')::numeric) FILTER (
-                       WHERE (v_t.allowed_groups IS NULL OR l->>'group' = ANY (v_t.allowed_groups)
-                              OR l->>'sku' = ANY (v_t.allowed_groups))
-                         AND NOT coalesce(l->>'group' = ANY (v_t.excluded_groups), false)
-                         AND NOT coalesce(l->>'sku' = ANY (v_t.excluded_groups), false)), 0)
-              INTO v_bill, v_eligible
-              FROM jsonb_array_elements(lines) l;
-            IF bill_total IS NOT NULL AND bill_total <> v_bill THEN
-                RAISE EXCEPTION 'bill total % does not match the sum of its lines %', bill_total, v_bill
-                    USING ERRCODE = 'invalid_parameter_value';
-            END IF;
-        ELSE
-            IF v_t.allowed_groups IS NOT NULL OR cardinality(v_t.excluded_groups) > 0 THEN
-                RAISE EXCEPTION 'voucher type "%" limits the goods it pays for, so the bill lines are needed', v_t.code
-                    USING ERRCODE = 'invalid_parameter_value',
-                          HINT = 'Pass the lines as [{"sku": ..., "group": ..., "amount": ...}].';
-            END IF;
-            v_bill := bill_total;
-            v_eligible := bill_total;
-        END IF;
-        v_amount := @extschema@.stored_voucher_amount(v_t.face_value, v_t.discount_percent, v_t.discount_amount,
-                                                      v_eligible, v_t.max_bill_percent, v_bill);
-        IF v_amount <= 0 THEN
-            v_reason := 'not_applicable'; v_state := 'LS016'; v_msg := 'the code pays for nothing on this bill';
-        END IF;
-    END IF;
-
-    IF v_reason IS NOT NULL THEN
-        RETURN ROW(false, 0::numeric, v_reason, v_state, v_msg, v_v.suffix, v_t.kind)::@extschema@.voucher_result;
-    END IF;
-    IF do_redeem THEN
-        v_value := coalesce(v_t.face_value, v_t.discount_amount, v_amount);
-        INSERT INTO @extschema@.voucher_use (voucher_id, program_id, document, branch, till, bill_total, eligible,
-                                             amount, forfeited)
-        VALUES (v_v.voucher_id, v_v.program_id, document, branch, till, v_bill, v_eligible, v_amount,
-                CASE WHEN v_t.kind = 'coupon' THEN 0 ELSE greatest(v_value - v_amount, 0) END);
-    END IF;
-    RETURN ROW(true, v_amount, 'ok', '00000', NULL, v_v.suffix, v_t.kind)::@extschema@.voucher_result;
-END
-$$;
-COMMENT ON FUNCTION @extschema@.voucher_evaluate(text, text, text, numeric, jsonb, text, text, boolean) IS
-'Internal: the common body of voucher_check() and voucher_redeem()';
-REVOKE ALL ON FUNCTION @extschema@.voucher_evaluate(text, text, text, numeric, jsonb, text, text, boolean) FROM PUBLIC;
-
 CREATE FUNCTION @extschema@.voucher_check(code text, branch text, bill_total numeric DEFAULT NULL,
     lines jsonb DEFAULT NULL, till text DEFAULT NULL, customer_key text DEFAULT NULL)
 RETURNS @extschema@.voucher_result
-LANGUAGE sql
-SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT @extschema@.voucher_evaluate(code, NULL, branch, bill_total, lines, till, customer_key, false)
-$$;
+AS 'MODULE_PATHNAME', 'stored_voucher_check'
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION @extschema@.voucher_check(text, text, numeric, jsonb, text, text) IS
-'What a code would take off a bill, without using it; wrong codes count towards the till''s throttle';
+'What a code would take off a bill, without using it or waiting for a redemption in progress; wrong codes count towards the till''s throttle';
 
 CREATE FUNCTION @extschema@.voucher_redeem(code text, document text, branch text, bill_total numeric DEFAULT NULL,
     lines jsonb DEFAULT NULL, till text DEFAULT NULL, customer_key text DEFAULT NULL)
 RETURNS @extschema@.voucher_result
-LANGUAGE sql
-SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT @extschema@.voucher_evaluate(code, document, branch, bill_total, lines, till, customer_key, true)
-$$;
+AS 'MODULE_PATHNAME', 'stored_voucher_redeem'
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION @extschema@.voucher_redeem(text, text, text, numeric, jsonb, text, text) IS
-'Uses a code on a bill, exactly once even when two tills try it together; returns ok and the amount applied, or (without raising, so the failed look-up is recorded) the reason and its SQLSTATE: LS010 wrong, LS011 expired, LS012 used, LS013 wrong branch, LS014 not yet valid, LS016 nothing to pay, LS017 another member''s code; raises LS015 when the till made too many failed look-ups';
+'Uses a code on a bill, exactly once even when two tills try it together; returns ok and the amount applied, or (without raising, so the failed look-up is recorded) the reason and its SQLSTATE: LS010 wrong, LS011 expired, LS012 used, LS013 wrong branch, LS014 not yet valid, LS016 nothing to pay, LS017 another member''s code; raises LS015 when the till made too many failed look-ups, LS001 for a retry with a different bill';
 
 CREATE FUNCTION @extschema@.voucher_void(document text, program text DEFAULT NULL)
 RETURNS numeric
