@@ -181,55 +181,6 @@ $$;
 COMMENT ON FUNCTION @extschema@.stored_member(text, text) IS
 'Internal: the program and member of a customer key, raising LY005/LY002 when either is unknown';
 
--- Lock a member's wallet row (creating it when asked) and return it.
-CREATE FUNCTION @extschema@.wallet_lock(p_member bigint, p_program bigint, p_create boolean, p_label text)
-RETURNS @extschema@.wallet
-LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    w @extschema@.wallet;
-BEGIN
-    IF p_create THEN
-        INSERT INTO @extschema@.wallet (member_id, program_id) VALUES (p_member, p_program)
-        ON CONFLICT DO NOTHING;
-    END IF;
-    SELECT * INTO w FROM @extschema@.wallet x WHERE x.member_id = p_member FOR UPDATE;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION '% has no wallet', coalesce(p_label, 'member ' || p_member) USING ERRCODE = 'LS003',
-            HINT = 'A wallet is opened by its first top-up.';
-    END IF;
-    IF w.status <> 'active' THEN
-        RAISE EXCEPTION 'the wallet of % is %', coalesce(p_label, 'member ' || p_member), w.status USING ERRCODE = 'LS003';
-    END IF;
-    RETURN w;
-END
-$$;
-COMMENT ON FUNCTION @extschema@.wallet_lock(bigint, bigint, boolean, text) IS
-'Internal: locks (and optionally opens) a member''s wallet row; every wallet movement goes through this lock';
-
--- Append one wallet entry and move the balance (the wallet row is locked).
-CREATE FUNCTION @extschema@.wallet_post(p_member bigint, p_program bigint, p_kind text, p_amount numeric,
-    p_document text, p_ref text, p_branch text, p_bill numeric)
-RETURNS numeric
-LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    v_balance numeric;
-BEGIN
-    INSERT INTO @extschema@.wallet_ledger (member_id, program_id, kind, amount, document, ref_document, branch, bill_amount)
-    VALUES (p_member, p_program, p_kind, round(p_amount, 2), p_document, p_ref, p_branch, p_bill);
-    UPDATE @extschema@.wallet w SET balance = w.balance + round(p_amount, 2), updated_at = now()
-     WHERE w.member_id = p_member
-    RETURNING w.balance INTO v_balance;
-    RETURN v_balance;
-END
-$$;
-COMMENT ON FUNCTION @extschema@.wallet_post(bigint, bigint, text, numeric, text, text, text, numeric) IS
-'Internal: appends a wallet ledger entry and moves the balance in the same transaction';
-REVOKE ALL ON FUNCTION @extschema@.wallet_post(bigint, bigint, text, numeric, text, text, text, numeric) FROM PUBLIC;
-
 CREATE FUNCTION @extschema@.wallet_top_up(program text, customer_key text, amount numeric, document text,
     branch text DEFAULT NULL, OUT paid numeric, OUT bonus numeric, OUT balance numeric)
 AS 'MODULE_PATHNAME', 'stored_wallet_top_up'
@@ -256,68 +207,9 @@ COMMENT ON FUNCTION @extschema@.wallet_refund(text, text, text) IS
 
 CREATE FUNCTION @extschema@.wallet_cashback(program text, customer_key text, document text, bill_amount numeric,
     branch text DEFAULT NULL, OUT cashback numeric, OUT level text, OUT balance numeric, OUT vip_card text)
-LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    m record;
-    w @extschema@.wallet;
-    p @extschema@.wallet_purchase;
-    lv @extschema@.wallet_level;
-    v_new_rank integer;
-BEGIN
-    IF bill_amount IS NULL OR document IS NULL THEN
-        RAISE EXCEPTION 'bill amount and document must not be null' USING ERRCODE = 'null_value_not_allowed';
-    END IF;
-    IF bill_amount < 0 THEN
-        RAISE EXCEPTION 'a bill amount must not be negative' USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    m := @extschema@.stored_member(program, customer_key);
-    w := @extschema@.wallet_lock(m.member_id, m.program_id, true, format('customer "%s"', customer_key));
-    SELECT * INTO p FROM @extschema@.wallet_purchase x
-     WHERE x.member_id = m.member_id AND x.program_id = m.program_id AND x.document = wallet_cashback.document;
-    IF FOUND THEN
-        IF p.bill_amount <> bill_amount THEN
-            RAISE EXCEPTION 'bill "%" was already recorded with a different amount', document
-                USING ERRCODE = 'LS001', DETAIL = format('The first bill was %s, this one is %s.', p.bill_amount, bill_amount);
-        END IF;
-        cashback := p.cashback;
-        SELECT l.name INTO level FROM @extschema@.wallet_level l WHERE l.program_id = m.program_id AND l.rank = w.level_rank;
-        balance := w.balance;
-        SELECT c.card_no INTO vip_card FROM @extschema@.wallet_vip_conversion c
-         WHERE c.member_id = m.member_id AND c.document = wallet_cashback.document;
-        RETURN;
-    END IF;
-    -- the level held before this bill decides its cash-back
-    SELECT * INTO lv FROM @extschema@.wallet_level l
-     WHERE l.program_id = m.program_id
-       AND (l.rank = w.level_rank OR (w.level_rank IS NULL AND l.min_revenue <= w.revenue))
-     ORDER BY l.rank DESC LIMIT 1;
-    cashback := CASE WHEN lv.rank IS NULL THEN 0 ELSE @extschema@.stored_percent_of(bill_amount, lv.cashback_percent) END;
-    INSERT INTO @extschema@.wallet_purchase (member_id, program_id, document, branch, bill_amount, cashback, level_rank)
-    VALUES (m.member_id, m.program_id, document, branch, bill_amount, cashback, lv.rank);
-    balance := w.balance;
-    IF cashback > 0 THEN
-        balance := @extschema@.wallet_post(m.member_id, m.program_id, 'cashback', cashback, document, NULL, branch, bill_amount);
-    END IF;
-    -- level-up by revenue; levels are never lost
-    SELECT max(l.rank) INTO v_new_rank FROM @extschema@.wallet_level l
-     WHERE l.program_id = m.program_id AND l.min_revenue <= w.revenue + bill_amount;
-    v_new_rank := greatest(v_new_rank, w.level_rank);
-    UPDATE @extschema@.wallet x SET revenue = x.revenue + bill_amount, level_rank = v_new_rank, updated_at = now()
-     WHERE x.member_id = m.member_id;
-    SELECT l.name INTO level FROM @extschema@.wallet_level l WHERE l.program_id = m.program_id AND l.rank = v_new_rank;
-    IF EXISTS (SELECT 1 FROM @extschema@.wallet_level l
-                WHERE l.program_id = m.program_id AND l.rank <= v_new_rank AND l.converts_to_vip)
-       AND NOT EXISTS (SELECT 1 FROM @extschema@.wallet_vip_conversion c WHERE c.member_id = m.member_id) THEN
-        SELECT l.card_series INTO vip_card FROM @extschema@.wallet_level l
-         WHERE l.program_id = m.program_id AND l.rank <= v_new_rank AND l.converts_to_vip ORDER BY l.rank LIMIT 1;
-        vip_card := @extschema@.issue_card(m.member_id, vip_card);
-        INSERT INTO @extschema@.wallet_vip_conversion (member_id, program_id, level_rank, card_no, document)
-        VALUES (m.member_id, m.program_id, v_new_rank, vip_card, document);
-    END IF;
-END
-$$;
+AS 'MODULE_PATHNAME', 'stored_wallet_cashback'
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION @extschema@.wallet_cashback(text, text, text, numeric, text) IS
 'Records a member''s bill: credits cash-back at the wallet''s current level for the next visit, raises the level by revenue, and converts the wallet card into a VIP card when a converts_to_vip level is reached; idempotent per document';
 
