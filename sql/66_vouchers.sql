@@ -163,6 +163,16 @@ SELECT pg_temp.err($$SELECT loyalty.voucher_void(NULL)$$);
 SELECT ok, amount FROM codes c, loyalty.voucher_redeem(c.code::text, 'BILL-12', 'HCM', 250000) WHERE tag = 'v100' AND n = 1;
 SELECT status, count(*) FROM loyalty.voucher_status WHERE program = 'sv_vouch' GROUP BY status ORDER BY status;
 
+-- two codes on one bill never pay more than the bill together
+INSERT INTO codes SELECT 'v100b', row_number() OVER (), c FROM loyalty.voucher_issue('sv_vouch', 'V100', 1) c;
+SELECT ok, amount, reason FROM codes c, loyalty.voucher_redeem(c.code::text, 'BILL-13', 'HCM', 150000) WHERE tag = 'v100' AND n = 3;
+SELECT ok, amount, reason FROM codes c, loyalty.voucher_redeem(c.code::text, 'BILL-13', 'HCM', 150000) WHERE tag = 'v100b';
+SELECT amount, forfeited FROM loyalty.voucher_use WHERE document = 'BILL-13' ORDER BY amount DESC;
+INSERT INTO codes SELECT 'c50b', row_number() OVER (), c FROM loyalty.voucher_issue('sv_vouch', 'C50', 1) c;
+SELECT ok, amount, reason, sqlstate FROM codes c, loyalty.voucher_redeem(c.code::text, 'BILL-13', 'HCM', 150000) WHERE tag = 'c50b';
+-- a check (no bill yet) still sees the whole bill
+SELECT ok, amount FROM codes c, loyalty.voucher_check(c.code::text, 'HCM', 150000) WHERE tag = 'c50b';
+
 -- throttling: after max_failures wrong codes within the window the till is refused
 UPDATE loyalty.voucher_throttle SET max_failures = 3;
 SELECT ok, reason FROM loyalty.voucher_check(loyalty.new_code()::text, 'HCM', 1000, till => 'T3');

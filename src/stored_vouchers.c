@@ -39,6 +39,7 @@ static SPIPlanPtr OpenUsePlan = NULL;
 static SPIPlanPtr MemberPlan = NULL;
 static SPIPlanPtr LinesPlan = NULL;
 static SPIPlanPtr UsePlan = NULL;
+static SPIPlanPtr AppliedPlan = NULL;
 
 /* The columns every voucher look-up returns */
 #define VOUCHER_COLUMNS \
@@ -441,6 +442,25 @@ Evaluate(const VoucherRequest *r, VoucherOutcome *o)
 	}
 
 	BillAmounts(r, &v, &bill, &eligible);
+	if (r->document != NULL)
+	{
+		/* codes already used on this bill: together they never pay more than it */
+		Oid			atypes[2] = {INT8OID, TEXTOID};
+		Datum		avalues[2];
+		bool		isnull;
+		Datum		applied;
+
+		LoyaltyPlan(&AppliedPlan,
+					"SELECT coalesce(sum(amount), 0) FROM loyalty.voucher_use"
+					" WHERE program_id = $1 AND document = $2 AND voided_at IS NULL",
+					2, atypes);
+		avalues[0] = Int64GetDatum(v.program_id);
+		avalues[1] = CStringGetTextDatum(r->document);
+		LoyaltyExec(AppliedPlan, avalues, NULL, false, 1);
+		applied = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+		eligible = Min(eligible, bill - MoneyFromNumeric(DatumGetNumeric(applied), "applied amount"));
+		eligible = Max(eligible, 0);
+	}
 	amount = StoredVoucherAmount(&v.value, eligible, bill);
 	if (amount <= 0)
 	{
