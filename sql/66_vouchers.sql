@@ -174,7 +174,7 @@ SELECT ok, amount, reason, sqlstate FROM codes c, loyalty.voucher_redeem(c.code:
 SELECT ok, amount FROM codes c, loyalty.voucher_check(c.code::text, 'HCM', 150000) WHERE tag = 'c50b';
 
 -- throttling: after max_failures wrong codes within the window the till is refused
-UPDATE loyalty.voucher_throttle SET max_failures = 3;
+INSERT INTO loyalty.voucher_throttle (max_failures) VALUES (3);
 SELECT ok, reason FROM loyalty.voucher_check(loyalty.new_code()::text, 'HCM', 1000, till => 'T3');
 SELECT ok, reason FROM loyalty.voucher_check('WRONG', 'HCM', 1000, till => 'T3');
 SELECT ok, reason FROM loyalty.voucher_check(loyalty.new_code()::text, 'HCM', 1000, till => 'T3');
@@ -189,7 +189,7 @@ SELECT till_key, count(*) FROM loyalty.voucher_failure GROUP BY till_key ORDER B
 -- the window passes
 UPDATE loyalty.voucher_failure SET failed_at = failed_at - interval '2 minutes' WHERE till_key = 'T3';
 SELECT ok, reason FROM loyalty.voucher_check('WRONG', 'HCM', 1000, till => 'T3');
-UPDATE loyalty.voucher_throttle SET max_failures = 5;
+DELETE FROM loyalty.voucher_throttle;
 UPDATE loyalty.voucher_failure SET failed_at = failed_at - interval '2 days' WHERE till_key = 'T3';
 SELECT loyalty.voucher_failures_prune() AS pruned;
 

@@ -34,6 +34,7 @@ PG_FUNCTION_INFO_V1(stored_voucher_amount);
 
 #define STORED_DIGEST_LEN 32
 
+static SPIPlanPtr CreateSecretPlan = NULL;
 static SPIPlanPtr SecretPlan = NULL;
 static SPIPlanPtr MemberKeyPlan = NULL;
 
@@ -71,6 +72,21 @@ FetchSecret(void)
 	LoyaltyPlan(&SecretPlan,
 				"SELECT value FROM loyalty.secret WHERE name = 'code_digest'", 0, NULL);
 	LoyaltyExec(SecretPlan, NULL, NULL, true, 1);
+	if (SPI_processed == 0)
+	{
+		/*
+		 * The secret is made on first use, not by CREATE EXTENSION, so a
+		 * restore brings back the dumped one instead of clashing with a
+		 * fresh one.  It is never made again once digests exist.
+		 */
+		LoyaltyPlan(&CreateSecretPlan,
+					"INSERT INTO loyalty.secret (name, value) "
+					"SELECT 'code_digest', loyalty.stored_random_bytes(32) "
+					"WHERE NOT EXISTS (SELECT 1 FROM loyalty.voucher WHERE digest IS NOT NULL) "
+					"ON CONFLICT (name) DO NOTHING", 0, NULL);
+		LoyaltyExec(CreateSecretPlan, NULL, NULL, false, 0);
+		LoyaltyExec(SecretPlan, NULL, NULL, false, 1);
+	}
 	if (SPI_processed == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_STORED_NO_SECRET),

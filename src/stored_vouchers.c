@@ -154,7 +154,9 @@ CheckThrottle(const char *till_key)
 	LoyaltyPlan(&ThrottlePlan,
 				"SELECT t.max_failures::bigint, (SELECT count(*) FROM loyalty.voucher_failure f"
 				" WHERE f.till_key = $1 AND f.failed_at > clock_timestamp() - t.failure_window),"
-				" t.failure_window FROM loyalty.voucher_throttle t",
+				" t.failure_window FROM (SELECT x.max_failures, x.failure_window"
+				" FROM loyalty.voucher_throttle x UNION ALL SELECT 5, interval '1 minute'"
+				" WHERE NOT EXISTS (SELECT 1 FROM loyalty.voucher_throttle)) t",
 				1, types);
 	values[0] = CStringGetTextDatum(till_key);
 	LoyaltyExec(ThrottlePlan, values, NULL, true, 1);

@@ -17,16 +17,16 @@ CREATE TABLE @extschema@.secret (
     created_at  timestamptz NOT NULL DEFAULT now()
 );
 COMMENT ON TABLE @extschema@.secret IS
-'Install secrets, readable only by the extension owner: code_digest keys the HMAC-SHA256 under which bearer voucher codes are stored';
+'Install secrets, readable only by the extension owner: code_digest keys the HMAC-SHA256 under which bearer voucher codes are stored; made on first use and kept by pg_dump (dumps are therefore sensitive)';
 REVOKE ALL ON @extschema@.secret FROM PUBLIC;
-INSERT INTO @extschema@.secret (name, value) VALUES ('code_digest', @extschema@.stored_random_bytes(32));
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.secret', '');
 
 CREATE FUNCTION @extschema@.code_digest(code @extschema@.code)
 RETURNS bytea
 AS 'MODULE_PATHNAME', 'stored_code_digest'
-LANGUAGE C STABLE STRICT
+LANGUAGE C VOLATILE STRICT
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+REVOKE ALL ON FUNCTION @extschema@.code_digest(@extschema@.code) FROM PUBLIC;
 COMMENT ON FUNCTION @extschema@.code_digest(@extschema@.code) IS
 'HMAC-SHA256 of a code under the install secret: how bearer voucher and gift certificate codes are stored and found';
 
@@ -148,9 +148,8 @@ CREATE TABLE @extschema@.voucher_throttle (
     max_failures    integer NOT NULL DEFAULT 5 CHECK (max_failures > 0),
     failure_window  interval NOT NULL DEFAULT '1 minute' CHECK (failure_window > interval '0')
 );
-INSERT INTO @extschema@.voucher_throttle DEFAULT VALUES;
 COMMENT ON TABLE @extschema@.voucher_throttle IS
-'One row: how many failed code look-ups a till may make within failure_window before it is refused';
+'At most one row: how many failed code look-ups a till may make within failure_window before it is refused (no row: 5 per minute)';
 
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.voucher_type', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.voucher_type_type_id_seq', '');
@@ -307,7 +306,8 @@ DECLARE
     v_window interval;
     v_count bigint;
 BEGIN
-    SELECT t.failure_window INTO v_window FROM @extschema@.voucher_throttle t;
+    SELECT coalesce((SELECT t.failure_window FROM @extschema@.voucher_throttle t), interval '1 minute')
+      INTO v_window;
     DELETE FROM @extschema@.voucher_failure f WHERE f.failed_at < clock_timestamp() - greatest(v_window, interval '1 day');
     GET DIAGNOSTICS v_count = ROW_COUNT;
     RETURN v_count;

@@ -68,6 +68,10 @@ SELECT @extschema@.audit_table('@extschema@.reward_threshold');
 SELECT @extschema@.audit_table('@extschema@.campaign');
 SELECT @extschema@.audit_table('@extschema@.discount_policy');
 SELECT @extschema@.audit_table('@extschema@.prize_pool');
+SELECT @extschema@.audit_table('@extschema@.wallet_bonus_rule');
+SELECT @extschema@.audit_table('@extschema@.wallet_level');
+SELECT @extschema@.audit_table('@extschema@.product_card_type');
+SELECT @extschema@.audit_table('@extschema@.voucher_type');
 
 CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON @extschema@.audit_log
     FOR EACH ROW EXECUTE FUNCTION @extschema@.ledger_reject_change();
