@@ -22,6 +22,7 @@
 
 #include "accrual.h"
 #include "accrual_engine.h"
+#include "arith.h"
 #include "errcodes.h"
 #include "ids.h"
 #include "ledger.h"
@@ -31,32 +32,12 @@
 #include "tiers.h"
 #include "campaign.h"
 
-#ifndef HAVE_INT128
-#error "pg_loyalty needs a compiler with 128-bit integers"
-#endif
-
-#define MICRO_PER_POINT		INT64CONST(1000000)
-#define MICRO_PER_HUNDREDTH INT64CONST(10000)
 
 static SPIPlanPtr MemberPlan = NULL;
 static SPIPlanPtr EnrollPlan = NULL;
 static SPIPlanPtr PostEarnPlan = NULL;
 static SPIPlanPtr ExistingOrderPlan = NULL;
 static SPIPlanPtr OtherMemberPlan = NULL;
-
-/* a / b rounded half away from zero (b > 0) */
-static int128
-DivRound(int128 a, int128 b)
-{
-	int128		q = a / b;
-	int128		r = a % b;
-
-	if (r < 0)
-		r = -r;
-	if (2 * r >= b)
-		q += (a < 0) ? -1 : 1;
-	return q;
-}
 
 /* Whether a text[]-like list holds value */
 static bool
@@ -100,9 +81,9 @@ RuleMicroPoints(const EarnRule *r, const ProgramConfig *prog, const AccrualLine 
 	{
 		case RULE_PERCENT:
 			/* amount/100 * (percent/10^4)/100 / (point_value/100) points */
-			return DivRound((int128) line->amount * r->percent, (int128) prog->point_value);
+			return LoyaltyDivRound((int128) line->amount * r->percent, (int128) prog->point_value);
 		case RULE_PER_AMOUNT:
-			return DivRound((int128) line->amount * r->points * MICRO_PER_HUNDREDTH, (int128) r->per_amount);
+			return LoyaltyDivRound((int128) line->amount * r->points * MICRO_PER_HUNDREDTH, (int128) r->per_amount);
 		case RULE_PER_QUANTITY:
 			/* quantity in thousandths, points in hundredths */
 			return (int128) line->quantity * r->points * 10;
@@ -195,15 +176,15 @@ LineBlocked(const ProgramConfig *prog, const AccrualLine *line)
 }
 
 /* Round an order's millionths of points to hundredths by the program's mode */
-static Points
-RoundOrderPoints(int128 micro, PointsRoundMode mode)
+Points
+RoundMicroPoints(int128 micro, PointsRoundMode mode)
 {
 	int128		whole;
 
 	switch (mode)
 	{
 		case POINTS_ROUND_KEEP:
-			return (Points) DivRound(micro, MICRO_PER_HUNDREDTH);
+			return (Points) LoyaltyDivRound(micro, MICRO_PER_HUNDREDTH);
 		case POINTS_ROUND_DOWN:
 			whole = micro / MICRO_PER_POINT;
 			break;
@@ -211,7 +192,7 @@ RoundOrderPoints(int128 micro, PointsRoundMode mode)
 			whole = (micro + MICRO_PER_POINT - 1) / MICRO_PER_POINT;
 			break;
 		default:
-			whole = DivRound(micro, MICRO_PER_POINT);
+			whole = LoyaltyDivRound(micro, MICRO_PER_POINT);
 			break;
 	}
 	return (Points) (whole * POINTS_SCALE);
@@ -261,13 +242,13 @@ ComputeAccrual(const ProgramConfig *prog, const AccrualOrder *order,
 	/* Bills partly paid with points earn on the part paid in money */
 	if (order->paid_with_points > 0 && order->total > 0)
 		for (i = 0; i <= n; i++)
-			weights[i] = DivRound(weights[i] * (order->total - Min(order->paid_with_points, order->total)),
+			weights[i] = LoyaltyDivRound(weights[i] * (order->total - Min(order->paid_with_points, order->total)),
 								  order->total);
 
 	/* Tier and birthday multipliers scale everything the order earns */
 	if (m->found && m->multiplier_e4 != 10000)
 		for (i = 0; i <= n; i++)
-			weights[i] = DivRound(weights[i] * m->multiplier_e4, 10000);
+			weights[i] = LoyaltyDivRound(weights[i] * m->multiplier_e4, 10000);
 
 	/*
 	 * Each line keeps its exact points (to the hundredth); the program's
@@ -277,13 +258,13 @@ ComputeAccrual(const ProgramConfig *prog, const AccrualOrder *order,
 	for (i = 0; i <= n; i++)
 	{
 		total += weights[i];
-		shares[i] = (Points) DivRound(weights[i], MICRO_PER_HUNDREDTH);
+		shares[i] = (Points) LoyaltyDivRound(weights[i], MICRO_PER_HUNDREDTH);
 	}
 	if (total / MICRO_PER_HUNDREDTH > PG_INT64_MAX / 4)
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 				 errmsg("points earned by order \"%s\" are out of range", order->document)));
-	c->total = RoundOrderPoints(total, prog->rounding);
+	c->total = RoundMicroPoints(total, prog->rounding);
 	c->rounding = c->total;
 	for (i = 0; i < n; i++)
 	{
@@ -396,7 +377,7 @@ MemberMultiplier(const ProgramConfig *prog, MemberInfo *m, TimestampTz at)
 {
 	if (!m->found || !m->has_birthday || !prog->has_birthday_offers)
 		return;
-	m->multiplier_e4 = (int64) DivRound((int128) m->multiplier_e4 *
+	m->multiplier_e4 = (int64) LoyaltyDivRound((int128) m->multiplier_e4 *
 										LoyaltyBirthdayMultiplierE4(m->member_id, prog->program_id, at),
 										10000);
 }

@@ -12,6 +12,7 @@
  * the stack when it gives strictly more than the best exclusive policy, else
  * that policy.  Money is in hundredths, percents in ten-thousandths.
  */
+#include "arith.h"
 #include "postgres.h"
 
 #include "catalog/pg_type.h"
@@ -71,20 +72,6 @@ typedef struct Grant
 	const Policy *policy;
 	int64		amount;
 } Grant;
-
-/* a / b rounded half away from zero (b > 0) */
-static int64
-DivRound128(int128 a, int128 b)
-{
-	int128		q = a / b;
-	int128		r = a % b;
-
-	if (r < 0)
-		r = -r;
-	if (2 * r >= b)
-		q += (a < 0) ? -1 : 1;
-	return (int64) q;
-}
 
 /* A text[] column as a C array (NULL: empty) */
 static void
@@ -150,7 +137,7 @@ Evaluate(Policy *p, QuoteLine *lines, int nlines)
 		if (p->percent)
 		{
 			p->per_line[i] = Min(lines[i].amount,
-								 DivRound128((int128) lines[i].amount * p->value, 1000000));
+								 (int64) LoyaltyDivRound((int128) lines[i].amount * p->value, 1000000));
 			p->total += p->per_line[i];
 		}
 	}

@@ -24,6 +24,7 @@
 
 #include "errcodes_campaign.h"
 #include "money.h"
+#include "arith.h"
 #include "rules.h"
 #include "spi_util.h"
 
@@ -33,8 +34,6 @@ static SPIPlanPtr SimCampaignPlan = NULL;
 static SPIPlanPtr SimRulesPlan = NULL;
 static SPIPlanPtr SimOrdersPlan = NULL;
 
-#define MICRO_PER_POINT		INT64CONST(1000000)
-#define MICRO_PER_HUNDREDTH INT64CONST(10000)
 
 /* One campaign rule */
 typedef struct SimRule
@@ -53,20 +52,6 @@ typedef struct SimRule
 	int64		min_item_price;
 } SimRule;
 
-/* a / b rounded half away from zero (b > 0) */
-static int128
-DivRound(int128 a, int128 b)
-{
-	int128		q = a / b;
-	int128		r = a % b;
-
-	if (r < 0)
-		r = -r;
-	if (2 * r >= b)
-		q += (a < 0) ? -1 : 1;
-	return q;
-}
-
 /* Same arithmetic as RuleMicroPoints in accrual.c */
 static int128
 SimMicroPoints(const SimRule *r, int64 point_value, int64 amount, int64 quantity)
@@ -74,37 +59,14 @@ SimMicroPoints(const SimRule *r, int64 point_value, int64 amount, int64 quantity
 	switch (r->kind)
 	{
 		case RULE_PERCENT:
-			return DivRound((int128) amount * r->percent, (int128) point_value);
+			return LoyaltyDivRound((int128) amount * r->percent, (int128) point_value);
 		case RULE_PER_AMOUNT:
-			return DivRound((int128) amount * r->points * MICRO_PER_HUNDREDTH, (int128) r->per_amount);
+			return LoyaltyDivRound((int128) amount * r->points * MICRO_PER_HUNDREDTH, (int128) r->per_amount);
 		case RULE_PER_QUANTITY:
 			return (int128) quantity * r->points * 10;
 		default:
 			return 0;
 	}
-}
-
-/* Same rounding as RoundOrderPoints in accrual.c */
-static Points
-SimRound(int128 micro, PointsRoundMode mode)
-{
-	int128		whole;
-
-	switch (mode)
-	{
-		case POINTS_ROUND_KEEP:
-			return (Points) DivRound(micro, MICRO_PER_HUNDREDTH);
-		case POINTS_ROUND_DOWN:
-			whole = micro / MICRO_PER_POINT;
-			break;
-		case POINTS_ROUND_UP:
-			whole = (micro + MICRO_PER_POINT - 1) / MICRO_PER_POINT;
-			break;
-		default:
-			whole = DivRound(micro, MICRO_PER_POINT);
-			break;
-	}
-	return (Points) (whole * POINTS_SCALE);
 }
 
 /* An optional scope matches (NULL scope: anything) */
@@ -311,7 +273,7 @@ simulate_campaign(PG_FUNCTION_ARGS)
 			for (j = 0; j < nrules; j++)
 			{
 				const SimRule *r = &rules[j];
-				int64		unit = qty > 0 ? (int64) DivRound((int128) amount * 1000, qty) : amount;
+				int64		unit = qty > 0 ? (int64) LoyaltyDivRound((int128) amount * 1000, qty) : amount;
 
 				if (r->kind == RULE_PER_ORDER)
 					continue;
@@ -338,7 +300,7 @@ simulate_campaign(PG_FUNCTION_ARGS)
 			micro += (int128) r->points * MICRO_PER_HUNDREDTH;
 			break;
 		}
-		pts = SimRound(micro, prog->rounding);
+		pts = RoundMicroPoints(micro, prog->rounding);
 		if (pts > 0)
 		{
 			wanted = PointsAdd(wanted, pts);
@@ -368,7 +330,7 @@ simulate_campaign(PG_FUNCTION_ARGS)
 	out[4] = NumericGetDatum(PointsToNumeric(wanted));
 	out[5] = Int64GetDatum(refused);
 	/* cost: points at the point value (hundredths * hundredths / 100) */
-	out[6] = NumericGetDatum(MoneyToNumeric((int64) DivRound((int128) given * prog->point_value, 100)));
+	out[6] = NumericGetDatum(MoneyToNumeric((int64) LoyaltyDivRound((int128) given * prog->point_value, 100)));
 	if (has_budget && budget > 0)
 		out[7] = DirectFunctionCall2(numeric_round,
 									 DirectFunctionCall2(numeric_div,
