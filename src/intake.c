@@ -178,6 +178,20 @@ record_order_lines(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls)));
 }
 
+/* A multiplier in ten-thousandths as short text: 15000 -> "1.5" */
+static char *
+MultiplierText(int64 e4)
+{
+	char	   *text = psprintf(INT64_FORMAT ".%04d", e4 / 10000, (int) (e4 % 10000));
+	int			len = strlen(text);
+
+	while (text[len - 1] == '0')
+		text[--len] = '\0';
+	if (text[len - 1] == '.')
+		text[--len] = '\0';
+	return text;
+}
+
 /* Start a materialized set-returning call */
 static Tuplestorestate *
 BeginMaterialized(FunctionCallInfo fcinfo, TupleDesc *tupdesc)
@@ -285,6 +299,8 @@ explain_accrual_lines(PG_FUNCTION_ARGS)
 		nulls[3] = rule == NULL;
 		values[4] = rule ? CStringGetTextDatum(rule->name) : (Datum) 0;
 		nulls[4] = rule == NULL;
+		if (reason == NULL && m.multiplier_e4 != 10000)
+			reason = psprintf("earns x%s (tier and birthday)", MultiplierText(m.multiplier_e4));
 		values[6] = CStringGetTextDatum(reason ? reason : "earns");
 		tuplestore_putvalues(store, tupdesc, values, nulls);
 	}
