@@ -98,6 +98,10 @@ SELECT program_code, sum(earned_entries) AS earned_entries, sum(earned_points) A
        sum(reversed_points) AS reversed, sum(adjusted_points) AS adjusted,
        sum(net_points) AS net, sum(net_value) AS net_value, count(DISTINCT day) AS days
   FROM report_points_daily WHERE program_code LIKE 'rpt\_%' GROUP BY 1 ORDER BY 1;
+-- the same from the per-day rollup
+SELECT program_code, currency, earned_entries, earned_points, earned_value, reversed_entries, reversed_points,
+       adjusted_points, spent_points, expired_points, bonus_points, entries, net_points, net_value
+  FROM report_points_daily_total WHERE program_code LIKE 'rpt\_%' ORDER BY 1;
 -- campaign summary: campaign 77 earned 10 points = 10,000đ
 SELECT campaign_id, sum(earned_entries) AS entries, sum(earned_points) AS points, sum(earned_value) AS value
   FROM report_points_daily WHERE campaign_id = 77 GROUP BY 1;
@@ -174,8 +178,9 @@ SELECT * FROM check_ledger();
 SELECT points FROM record_order('rpt_ru', 'r2', 'M5', total => 4000, branch => 'MSK-1', ordered_at => '2026-03-01 09:00+00');
 SELECT sum(earned_points) FROM report_points_daily WHERE program_code = 'rpt_ru';
 SELECT refresh_reports();
--- 675 + 4,000 * 5% = 875
+-- 675 + 4,000 * 5% = 875, in the rollup too (refreshed after the summary it reads)
 SELECT sum(earned_points) FROM report_points_daily WHERE program_code = 'rpt_ru';
+SELECT earned_points FROM report_points_daily_total WHERE program_code = 'rpt_ru';
 -- r2 now has M2 and M5: 2 orders, 6,000; its last order is still M2 (M5 is older), so
 -- R: r3, r2, r1 -> 2; F: (1, r3), (2, r1), (2, r2) -> 3; M: 1,500, 6,000, 10,000 -> 2: '232'
 SELECT orders, revenue, rfm FROM report_loyal_customers WHERE customer_key = 'r2';

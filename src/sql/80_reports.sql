@@ -114,6 +114,72 @@ COMMENT ON COLUMN @extschema@.report_points_daily.entries IS 'All ledger entries
 COMMENT ON COLUMN @extschema@.report_points_daily.net_points IS 'Sum of all entries: the change of the members'' balances';
 COMMENT ON COLUMN @extschema@.report_points_daily.net_value IS 'net_points times the point value';
 
+-- The same per program and day only: a year's daily series reads 365 rows per program.
+CREATE MATERIALIZED VIEW @extschema@.points_daily_rollup_mv AS
+SELECT s.program_id, s.day,
+       sum(s.earned_entries)::bigint AS earned_entries, sum(s.earned_points) AS earned_points,
+       sum(s.spent_entries)::bigint AS spent_entries, sum(s.spent_points) AS spent_points,
+       sum(s.expired_entries)::bigint AS expired_entries, sum(s.expired_points) AS expired_points,
+       sum(s.reversed_entries)::bigint AS reversed_entries, sum(s.reversed_points) AS reversed_points,
+       sum(s.adjusted_entries)::bigint AS adjusted_entries, sum(s.adjusted_points) AS adjusted_points,
+       sum(s.bonus_entries)::bigint AS bonus_entries, sum(s.bonus_points) AS bonus_points,
+       sum(s.restored_entries)::bigint AS restored_entries, sum(s.restored_points) AS restored_points,
+       sum(s.rewarded_entries)::bigint AS rewarded_entries, sum(s.rewarded_points) AS rewarded_points,
+       sum(s.entries)::bigint AS entries, sum(s.net_points) AS net_points
+  FROM @extschema@.points_daily_mv s
+ GROUP BY 1, 2;
+CREATE UNIQUE INDEX points_daily_rollup_mv_key ON @extschema@.points_daily_rollup_mv (program_id, day);
+COMMENT ON MATERIALIZED VIEW @extschema@.points_daily_rollup_mv IS
+'points_daily_mv summed per program and local day; rebuilt by refresh_reports() right after points_daily_mv; read it through report_points_daily_total';
+
+CREATE VIEW @extschema@.report_points_daily_total AS
+SELECT s.day,
+       p.code AS program_code,
+       p.currency,
+       s.earned_entries, s.earned_points, s.earned_points * p.point_value AS earned_value,
+       s.spent_entries, s.spent_points, s.spent_points * p.point_value AS spent_value,
+       s.expired_entries, s.expired_points, s.expired_points * p.point_value AS expired_value,
+       s.reversed_entries, s.reversed_points, s.reversed_points * p.point_value AS reversed_value,
+       s.adjusted_entries, s.adjusted_points, s.adjusted_points * p.point_value AS adjusted_value,
+       s.bonus_entries, s.bonus_points, s.bonus_points * p.point_value AS bonus_value,
+       s.restored_entries, s.restored_points, s.restored_points * p.point_value AS restored_value,
+       s.rewarded_entries, s.rewarded_points, s.rewarded_points * p.point_value AS rewarded_value,
+       s.entries, s.net_points, s.net_points * p.point_value AS net_value
+  FROM @extschema@.points_daily_rollup_mv s
+  JOIN @extschema@.program p ON p.program_id = s.program_id;
+COMMENT ON VIEW @extschema@.report_points_daily_total IS
+'K1: report_points_daily summed per program and local day (all branches, campaigns and rules): the fast daily series. Freshness: as of the last refresh_reports() (see report_freshness); money at the program''s current point value';
+COMMENT ON COLUMN @extschema@.report_points_daily_total.day IS 'Day the ledger entries were written (created_at), in the program''s time zone';
+COMMENT ON COLUMN @extschema@.report_points_daily_total.program_code IS 'The program (program.code)';
+COMMENT ON COLUMN @extschema@.report_points_daily_total.currency IS 'Currency of the money columns';
+COMMENT ON COLUMN @extschema@.report_points_daily_total.earned_entries IS 'Ledger entries of kind earn';
+COMMENT ON COLUMN @extschema@.report_points_daily_total.earned_points IS 'Points earned by orders (sum of earn entries)';
+COMMENT ON COLUMN @extschema@.report_points_daily_total.earned_value IS 'earned_points times the point value';
+COMMENT ON COLUMN @extschema@.report_points_daily_total.spent_entries IS 'Ledger entries of kind redeem';
+COMMENT ON COLUMN @extschema@.report_points_daily_total.spent_points IS 'Points spent (sum of redeem entries; negative, as in the ledger)';
+COMMENT ON COLUMN @extschema@.report_points_daily_total.spent_value IS 'spent_points times the point value';
+COMMENT ON COLUMN @extschema@.report_points_daily_total.expired_entries IS 'Ledger entries of kind expire';
+COMMENT ON COLUMN @extschema@.report_points_daily_total.expired_points IS 'Points expired (sum of expire entries; negative, as in the ledger)';
+COMMENT ON COLUMN @extschema@.report_points_daily_total.expired_value IS 'expired_points times the point value';
+COMMENT ON COLUMN @extschema@.report_points_daily_total.reversed_entries IS 'Ledger entries of kind reverse (returns, cancellations)';
+COMMENT ON COLUMN @extschema@.report_points_daily_total.reversed_points IS 'Points taken back (sum of reverse entries; negative, as in the ledger)';
+COMMENT ON COLUMN @extschema@.report_points_daily_total.reversed_value IS 'reversed_points times the point value';
+COMMENT ON COLUMN @extschema@.report_points_daily_total.adjusted_entries IS 'Ledger entries of kind adjust (manual corrections)';
+COMMENT ON COLUMN @extschema@.report_points_daily_total.adjusted_points IS 'Net points of corrections (sum of adjust entries, signed)';
+COMMENT ON COLUMN @extschema@.report_points_daily_total.adjusted_value IS 'adjusted_points times the point value';
+COMMENT ON COLUMN @extschema@.report_points_daily_total.bonus_entries IS 'Ledger entries of kind bonus';
+COMMENT ON COLUMN @extschema@.report_points_daily_total.bonus_points IS 'Bonus points (sum of bonus entries)';
+COMMENT ON COLUMN @extschema@.report_points_daily_total.bonus_value IS 'bonus_points times the point value';
+COMMENT ON COLUMN @extschema@.report_points_daily_total.restored_entries IS 'Ledger entries of kind restore (spent points given back)';
+COMMENT ON COLUMN @extschema@.report_points_daily_total.restored_points IS 'Points restored (sum of restore entries)';
+COMMENT ON COLUMN @extschema@.report_points_daily_total.restored_value IS 'restored_points times the point value';
+COMMENT ON COLUMN @extschema@.report_points_daily_total.rewarded_entries IS 'Ledger entries of kind reward';
+COMMENT ON COLUMN @extschema@.report_points_daily_total.rewarded_points IS 'Points of rewards (sum of reward entries, signed)';
+COMMENT ON COLUMN @extschema@.report_points_daily_total.rewarded_value IS 'rewarded_points times the point value';
+COMMENT ON COLUMN @extschema@.report_points_daily_total.entries IS 'All ledger entries of the row';
+COMMENT ON COLUMN @extschema@.report_points_daily_total.net_points IS 'Sum of all entries: the change of the members'' balances';
+COMMENT ON COLUMN @extschema@.report_points_daily_total.net_value IS 'net_points times the point value';
+
 -- I6: branch activity ----------------------------------------------------------
 
 CREATE MATERIALIZED VIEW @extschema@.branch_daily_mv AS
@@ -384,7 +450,10 @@ BEGIN
         SELECT c.oid, c.relname, c.relispopulated
           FROM pg_class c
          WHERE c.relnamespace = '@extschema@'::regnamespace AND c.relkind = 'm'
-         ORDER BY c.relname
+         ORDER BY (SELECT count(*) FROM pg_rewrite w
+                     JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = w.oid
+                     JOIN pg_class x ON x.oid = d.refobjid AND x.relkind = 'm' AND x.oid <> c.oid
+                    WHERE w.ev_class = c.oid), c.relname
     LOOP
         v_start := clock_timestamp();
         IF v_mv.relispopulated THEN
@@ -403,13 +472,14 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION @extschema@.refresh_reports() IS
-'Job: rebuilds every materialized view of the reports (concurrently, so readers and orders never wait) and records the time in report_refresh; returns false and does nothing when another refresh is running. Schedule: SELECT cron.schedule(''pg_loyalty_refresh_reports'', ''*/15 * * * *'', ''SELECT loyalty.refresh_reports()'')';
+'Job: rebuilds every materialized view of the reports (those reading other materialized views after them; concurrently, so readers and orders never wait) and records the time in report_refresh; returns false and does nothing when another refresh is running. Schedule: SELECT cron.schedule(''pg_loyalty_refresh_reports'', ''*/15 * * * *'', ''SELECT loyalty.refresh_reports()'')';
 REVOKE ALL ON FUNCTION @extschema@.refresh_reports() FROM PUBLIC;
 
 CREATE VIEW @extschema@.report_freshness AS
 SELECT c.relname::text AS name,
        CASE c.relname
          WHEN 'points_daily_mv' THEN 'report_points_daily'
+         WHEN 'points_daily_rollup_mv' THEN 'report_points_daily_total'
          WHEN 'branch_daily_mv' THEN 'report_branch_daily'
          WHEN 'loyal_customers_mv' THEN 'report_loyal_customers, report_top_customers_share'
        END AS reports,
