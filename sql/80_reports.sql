@@ -102,9 +102,12 @@ SELECT program_code, sum(earned_entries) AS earned_entries, sum(earned_points) A
 SELECT program_code, currency, earned_entries, earned_points, earned_value, reversed_entries, reversed_points,
        adjusted_points, spent_points, expired_points, bonus_points, entries, net_points, net_value
   FROM report_points_daily_total WHERE program_code LIKE 'rpt\_%' ORDER BY 1;
--- campaign summary: campaign 77 earned 10 points = 10,000đ
+-- campaign summary: campaign 77 earned 10 points = 10,000đ (from both views)
 SELECT campaign_id, sum(earned_entries) AS entries, sum(earned_points) AS points, sum(earned_value) AS value
   FROM report_points_daily WHERE campaign_id = 77 GROUP BY 1;
+SELECT program_code, campaign_id, day = (now() AT TIME ZONE 'Asia/Ho_Chi_Minh')::date AS today,
+       earned_entries, earned_points, earned_value, entries, net_points, net_value
+  FROM report_points_daily_campaign WHERE program_code LIKE 'rpt\_%';
 
 -- I6 branch activity, by local day of the order (days before today for rpt_vn).
 --   B1 120 days: O5 100,000, 10 points; 80: O1 500,000, 50; 50: O2 300,000 less 150,000 returned,

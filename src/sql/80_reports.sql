@@ -114,9 +114,10 @@ COMMENT ON COLUMN @extschema@.report_points_daily.entries IS 'All ledger entries
 COMMENT ON COLUMN @extschema@.report_points_daily.net_points IS 'Sum of all entries: the change of the members'' balances';
 COMMENT ON COLUMN @extschema@.report_points_daily.net_value IS 'net_points times the point value';
 
--- The same per program and day only: a year's daily series reads 365 rows per program.
+-- The same per program, day and campaign: daily series and campaign summaries
+-- read a few hundred rows instead of every branch and rule.
 CREATE MATERIALIZED VIEW @extschema@.points_daily_rollup_mv AS
-SELECT s.program_id, s.day,
+SELECT s.program_id, s.day, s.campaign_id,
        sum(s.earned_entries)::bigint AS earned_entries, sum(s.earned_points) AS earned_points,
        sum(s.spent_entries)::bigint AS spent_entries, sum(s.spent_points) AS spent_points,
        sum(s.expired_entries)::bigint AS expired_entries, sum(s.expired_points) AS expired_points,
@@ -127,26 +128,37 @@ SELECT s.program_id, s.day,
        sum(s.rewarded_entries)::bigint AS rewarded_entries, sum(s.rewarded_points) AS rewarded_points,
        sum(s.entries)::bigint AS entries, sum(s.net_points) AS net_points
   FROM @extschema@.points_daily_mv s
- GROUP BY 1, 2;
-CREATE UNIQUE INDEX points_daily_rollup_mv_key ON @extschema@.points_daily_rollup_mv (program_id, day);
+ GROUP BY 1, 2, 3;
+CREATE UNIQUE INDEX points_daily_rollup_mv_key ON @extschema@.points_daily_rollup_mv (program_id, day, campaign_id);
+CREATE INDEX points_daily_rollup_mv_campaign_idx ON @extschema@.points_daily_rollup_mv (campaign_id, day) WHERE campaign_id <> 0;
 COMMENT ON MATERIALIZED VIEW @extschema@.points_daily_rollup_mv IS
-'points_daily_mv summed per program and local day; rebuilt by refresh_reports() right after points_daily_mv; read it through report_points_daily_total';
+'points_daily_mv summed per program, local day and campaign (none stored as 0); rebuilt by refresh_reports() right after points_daily_mv; read it through report_points_daily_total and report_points_daily_campaign';
 
 CREATE VIEW @extschema@.report_points_daily_total AS
 SELECT s.day,
        p.code AS program_code,
        p.currency,
-       s.earned_entries, s.earned_points, s.earned_points * p.point_value AS earned_value,
-       s.spent_entries, s.spent_points, s.spent_points * p.point_value AS spent_value,
-       s.expired_entries, s.expired_points, s.expired_points * p.point_value AS expired_value,
-       s.reversed_entries, s.reversed_points, s.reversed_points * p.point_value AS reversed_value,
-       s.adjusted_entries, s.adjusted_points, s.adjusted_points * p.point_value AS adjusted_value,
-       s.bonus_entries, s.bonus_points, s.bonus_points * p.point_value AS bonus_value,
-       s.restored_entries, s.restored_points, s.restored_points * p.point_value AS restored_value,
-       s.rewarded_entries, s.rewarded_points, s.rewarded_points * p.point_value AS rewarded_value,
-       s.entries, s.net_points, s.net_points * p.point_value AS net_value
+       sum(s.earned_entries)::bigint AS earned_entries, sum(s.earned_points) AS earned_points,
+       sum(s.earned_points) * p.point_value AS earned_value,
+       sum(s.spent_entries)::bigint AS spent_entries, sum(s.spent_points) AS spent_points,
+       sum(s.spent_points) * p.point_value AS spent_value,
+       sum(s.expired_entries)::bigint AS expired_entries, sum(s.expired_points) AS expired_points,
+       sum(s.expired_points) * p.point_value AS expired_value,
+       sum(s.reversed_entries)::bigint AS reversed_entries, sum(s.reversed_points) AS reversed_points,
+       sum(s.reversed_points) * p.point_value AS reversed_value,
+       sum(s.adjusted_entries)::bigint AS adjusted_entries, sum(s.adjusted_points) AS adjusted_points,
+       sum(s.adjusted_points) * p.point_value AS adjusted_value,
+       sum(s.bonus_entries)::bigint AS bonus_entries, sum(s.bonus_points) AS bonus_points,
+       sum(s.bonus_points) * p.point_value AS bonus_value,
+       sum(s.restored_entries)::bigint AS restored_entries, sum(s.restored_points) AS restored_points,
+       sum(s.restored_points) * p.point_value AS restored_value,
+       sum(s.rewarded_entries)::bigint AS rewarded_entries, sum(s.rewarded_points) AS rewarded_points,
+       sum(s.rewarded_points) * p.point_value AS rewarded_value,
+       sum(s.entries)::bigint AS entries, sum(s.net_points) AS net_points,
+       sum(s.net_points) * p.point_value AS net_value
   FROM @extschema@.points_daily_rollup_mv s
-  JOIN @extschema@.program p ON p.program_id = s.program_id;
+  JOIN @extschema@.program p ON p.program_id = s.program_id
+ GROUP BY p.program_id, p.code, p.currency, p.point_value, s.day;
 COMMENT ON VIEW @extschema@.report_points_daily_total IS
 'K1: report_points_daily summed per program and local day (all branches, campaigns and rules): the fast daily series. Freshness: as of the last refresh_reports() (see report_freshness); money at the program''s current point value';
 COMMENT ON COLUMN @extschema@.report_points_daily_total.day IS 'Day the ledger entries were written (created_at), in the program''s time zone';
@@ -179,6 +191,57 @@ COMMENT ON COLUMN @extschema@.report_points_daily_total.rewarded_value IS 'rewar
 COMMENT ON COLUMN @extschema@.report_points_daily_total.entries IS 'All ledger entries of the row';
 COMMENT ON COLUMN @extschema@.report_points_daily_total.net_points IS 'Sum of all entries: the change of the members'' balances';
 COMMENT ON COLUMN @extschema@.report_points_daily_total.net_value IS 'net_points times the point value';
+
+CREATE VIEW @extschema@.report_points_daily_campaign AS
+SELECT s.day,
+       p.code AS program_code,
+       p.currency,
+       s.campaign_id,
+       s.earned_entries, s.earned_points, s.earned_points * p.point_value AS earned_value,
+       s.spent_entries, s.spent_points, s.spent_points * p.point_value AS spent_value,
+       s.expired_entries, s.expired_points, s.expired_points * p.point_value AS expired_value,
+       s.reversed_entries, s.reversed_points, s.reversed_points * p.point_value AS reversed_value,
+       s.adjusted_entries, s.adjusted_points, s.adjusted_points * p.point_value AS adjusted_value,
+       s.bonus_entries, s.bonus_points, s.bonus_points * p.point_value AS bonus_value,
+       s.restored_entries, s.restored_points, s.restored_points * p.point_value AS restored_value,
+       s.rewarded_entries, s.rewarded_points, s.rewarded_points * p.point_value AS rewarded_value,
+       s.entries, s.net_points, s.net_points * p.point_value AS net_value
+  FROM @extschema@.points_daily_rollup_mv s
+  JOIN @extschema@.program p ON p.program_id = s.program_id
+ WHERE s.campaign_id <> 0;
+COMMENT ON VIEW @extschema@.report_points_daily_campaign IS
+'K1/K3: report_points_daily summed per campaign, program and local day (entries with a campaign only): the fast campaign summary. Freshness: as of the last refresh_reports() (see report_freshness); money at the program''s current point value';
+COMMENT ON COLUMN @extschema@.report_points_daily_campaign.day IS 'Day the ledger entries were written (created_at), in the program''s time zone';
+COMMENT ON COLUMN @extschema@.report_points_daily_campaign.program_code IS 'The program (program.code)';
+COMMENT ON COLUMN @extschema@.report_points_daily_campaign.currency IS 'Currency of the money columns';
+COMMENT ON COLUMN @extschema@.report_points_daily_campaign.campaign_id IS 'Campaign recorded on the entries, else the campaign of their rule';
+COMMENT ON COLUMN @extschema@.report_points_daily_campaign.earned_entries IS 'Ledger entries of kind earn';
+COMMENT ON COLUMN @extschema@.report_points_daily_campaign.earned_points IS 'Points earned by orders (sum of earn entries)';
+COMMENT ON COLUMN @extschema@.report_points_daily_campaign.earned_value IS 'earned_points times the point value';
+COMMENT ON COLUMN @extschema@.report_points_daily_campaign.spent_entries IS 'Ledger entries of kind redeem';
+COMMENT ON COLUMN @extschema@.report_points_daily_campaign.spent_points IS 'Points spent (sum of redeem entries; negative, as in the ledger)';
+COMMENT ON COLUMN @extschema@.report_points_daily_campaign.spent_value IS 'spent_points times the point value';
+COMMENT ON COLUMN @extschema@.report_points_daily_campaign.expired_entries IS 'Ledger entries of kind expire';
+COMMENT ON COLUMN @extschema@.report_points_daily_campaign.expired_points IS 'Points expired (sum of expire entries; negative, as in the ledger)';
+COMMENT ON COLUMN @extschema@.report_points_daily_campaign.expired_value IS 'expired_points times the point value';
+COMMENT ON COLUMN @extschema@.report_points_daily_campaign.reversed_entries IS 'Ledger entries of kind reverse (returns, cancellations)';
+COMMENT ON COLUMN @extschema@.report_points_daily_campaign.reversed_points IS 'Points taken back (sum of reverse entries; negative, as in the ledger)';
+COMMENT ON COLUMN @extschema@.report_points_daily_campaign.reversed_value IS 'reversed_points times the point value';
+COMMENT ON COLUMN @extschema@.report_points_daily_campaign.adjusted_entries IS 'Ledger entries of kind adjust (manual corrections)';
+COMMENT ON COLUMN @extschema@.report_points_daily_campaign.adjusted_points IS 'Net points of corrections (sum of adjust entries, signed)';
+COMMENT ON COLUMN @extschema@.report_points_daily_campaign.adjusted_value IS 'adjusted_points times the point value';
+COMMENT ON COLUMN @extschema@.report_points_daily_campaign.bonus_entries IS 'Ledger entries of kind bonus';
+COMMENT ON COLUMN @extschema@.report_points_daily_campaign.bonus_points IS 'Bonus points (sum of bonus entries)';
+COMMENT ON COLUMN @extschema@.report_points_daily_campaign.bonus_value IS 'bonus_points times the point value';
+COMMENT ON COLUMN @extschema@.report_points_daily_campaign.restored_entries IS 'Ledger entries of kind restore (spent points given back)';
+COMMENT ON COLUMN @extschema@.report_points_daily_campaign.restored_points IS 'Points restored (sum of restore entries)';
+COMMENT ON COLUMN @extschema@.report_points_daily_campaign.restored_value IS 'restored_points times the point value';
+COMMENT ON COLUMN @extschema@.report_points_daily_campaign.rewarded_entries IS 'Ledger entries of kind reward';
+COMMENT ON COLUMN @extschema@.report_points_daily_campaign.rewarded_points IS 'Points of rewards (sum of reward entries, signed)';
+COMMENT ON COLUMN @extschema@.report_points_daily_campaign.rewarded_value IS 'rewarded_points times the point value';
+COMMENT ON COLUMN @extschema@.report_points_daily_campaign.entries IS 'All ledger entries of the row';
+COMMENT ON COLUMN @extschema@.report_points_daily_campaign.net_points IS 'Sum of all entries: the change of the members'' balances';
+COMMENT ON COLUMN @extschema@.report_points_daily_campaign.net_value IS 'net_points times the point value';
 
 -- I6: branch activity ----------------------------------------------------------
 
@@ -479,7 +542,7 @@ CREATE VIEW @extschema@.report_freshness AS
 SELECT c.relname::text AS name,
        CASE c.relname
          WHEN 'points_daily_mv' THEN 'report_points_daily'
-         WHEN 'points_daily_rollup_mv' THEN 'report_points_daily_total'
+         WHEN 'points_daily_rollup_mv' THEN 'report_points_daily_total, report_points_daily_campaign'
          WHEN 'branch_daily_mv' THEN 'report_branch_daily'
          WHEN 'loyal_customers_mv' THEN 'report_loyal_customers, report_top_customers_share'
        END AS reports,
