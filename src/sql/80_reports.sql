@@ -306,7 +306,7 @@ WITH m AS (
      WHERE o.status <> 'cancelled'
      GROUP BY 1, 2
 )
-SELECT m.member_id, m.program_id, k.customer_key, k.kind,
+SELECT m.member_id, m.program_id, p.code AS program_code, k.customer_key, k.kind,
        m.orders, m.revenue, m.first_order_at, m.last_order_at,
        ntile(5) OVER (PARTITION BY m.program_id ORDER BY m.last_order_at, k.customer_key)::bigint AS r_score,
        ntile(5) OVER (PARTITION BY m.program_id ORDER BY m.orders, k.customer_key)::bigint AS f_score,
@@ -314,16 +314,21 @@ SELECT m.member_id, m.program_id, k.customer_key, k.kind,
        sum(m.revenue) OVER (PARTITION BY m.program_id) AS program_revenue,
        count(*) OVER (PARTITION BY m.program_id) AS program_customers,
        rank() OVER (PARTITION BY m.program_id ORDER BY m.revenue DESC) AS revenue_rank,
-       row_number() OVER (PARTITION BY m.program_id ORDER BY m.revenue DESC, k.customer_key) AS revenue_row
+       row_number() OVER (PARTITION BY m.program_id ORDER BY m.revenue DESC, k.customer_key) AS revenue_row,
+       sum(m.revenue) OVER (PARTITION BY m.program_id ORDER BY m.revenue DESC, k.customer_key
+                            ROWS UNBOUNDED PRECEDING) AS revenue_upto
   FROM m
-  JOIN @extschema@.member k ON k.member_id = m.member_id;
+  JOIN @extschema@.member k ON k.member_id = m.member_id
+  JOIN @extschema@.program p ON p.program_id = m.program_id;
 CREATE UNIQUE INDEX loyal_customers_mv_key ON @extschema@.loyal_customers_mv (program_id, member_id);
-CREATE INDEX loyal_customers_mv_rank_idx ON @extschema@.loyal_customers_mv (program_id, revenue_row);
+CREATE INDEX loyal_customers_mv_row_idx ON @extschema@.loyal_customers_mv (program_id, revenue_row);
+CREATE INDEX loyal_customers_mv_rank_idx ON @extschema@.loyal_customers_mv (program_code, revenue_rank);
+CREATE INDEX loyal_customers_mv_customer_idx ON @extschema@.loyal_customers_mv (customer_key);
 COMMENT ON MATERIALIZED VIEW @extschema@.loyal_customers_mv IS
-'Per member with orders: orders, revenue, first and last order, RFM scores and revenue rank; rebuilt by refresh_reports(); read it through report_loyal_customers';
+'Per member with orders: orders, revenue, first and last order, RFM scores, revenue rank and the running revenue down the ranking; rebuilt by refresh_reports(); read it through report_loyal_customers';
 
 CREATE VIEW @extschema@.report_loyal_customers AS
-SELECT p.code AS program_code,
+SELECT c.program_code,
        p.currency,
        c.customer_key,
        c.kind,
@@ -347,7 +352,7 @@ SELECT p.code AS program_code,
   JOIN @extschema@.program p ON p.program_id = c.program_id;
 COMMENT ON VIEW @extschema@.report_loyal_customers IS
 'K5: who the loyal customers are: per member who ordered, orders, revenue net of returns, first and last order, recency, frequency, monetary, RFM scores (1-5, 5 best), revenue share and rank. Freshness: as of the last refresh_reports() (see report_freshness), except recency_days, which counts to today';
-COMMENT ON COLUMN @extschema@.report_loyal_customers.program_code IS 'The program (program.code)';
+COMMENT ON COLUMN @extschema@.report_loyal_customers.program_code IS 'The program (program.code at the last refresh)';
 COMMENT ON COLUMN @extschema@.report_loyal_customers.currency IS 'Currency of the money columns';
 COMMENT ON COLUMN @extschema@.report_loyal_customers.customer_key IS 'The host system''s customer key';
 COMMENT ON COLUMN @extschema@.report_loyal_customers.kind IS 'person or organisation';
@@ -371,18 +376,16 @@ CREATE VIEW @extschema@.report_top_customers_share AS
 SELECT p.code AS program_code,
        p.currency,
        t.top_percent,
-       ceil(c.program_customers * t.top_percent / 100)::bigint AS customers,
-       c.program_customers AS all_customers,
-       coalesce(sum(c.revenue) FILTER (WHERE c.revenue_row <= ceil(c.program_customers * t.top_percent / 100)), 0)
-           AS revenue,
-       c.program_revenue AS total_revenue,
-       CASE WHEN c.program_revenue > 0 THEN
-           round(coalesce(sum(c.revenue) FILTER (WHERE c.revenue_row <= ceil(c.program_customers * t.top_percent / 100)), 0)
-                 / c.program_revenue, 6) END AS revenue_share
-  FROM @extschema@.loyal_customers_mv c
-  JOIN @extschema@.program p ON p.program_id = c.program_id
-  CROSS JOIN (VALUES (1::numeric), (10::numeric), (20::numeric)) AS t(top_percent)
- GROUP BY p.program_id, p.code, p.currency, t.top_percent, c.program_customers, c.program_revenue;
+       k.revenue_row AS customers,
+       f.program_customers AS all_customers,
+       k.revenue_upto AS revenue,
+       f.program_revenue AS total_revenue,
+       CASE WHEN f.program_revenue > 0 THEN round(k.revenue_upto / f.program_revenue, 6) END AS revenue_share
+  FROM @extschema@.program p
+  JOIN @extschema@.loyal_customers_mv f ON f.program_id = p.program_id AND f.revenue_row = 1
+ CROSS JOIN (VALUES (1::numeric), (10::numeric), (20::numeric)) AS t(top_percent)
+  JOIN @extschema@.loyal_customers_mv k ON k.program_id = p.program_id
+   AND k.revenue_row = ceil(f.program_customers * t.top_percent / 100)::bigint;
 COMMENT ON VIEW @extschema@.report_top_customers_share IS
 'K5: the revenue share of the top 1%, 10% and 20% of a program''s customers by revenue (top N = ceil(customers * percent / 100)). Freshness: as of the last refresh_reports() (see report_freshness)';
 COMMENT ON COLUMN @extschema@.report_top_customers_share.program_code IS 'The program (program.code)';
