@@ -13,6 +13,10 @@ INSERT INTO program (code, name, currency, point_value, time_zone, rounding, poi
   ('rpt_ru', 'Report shop RU', 'RUB', 1, 'Europe/Moscow', 'keep', NULL);
 INSERT INTO rule (program_id, name, kind, points, per_amount)
   SELECT program_id, 'rpt A: 1 point per 10,000', 'per_amount', 1, 10000 FROM program WHERE code = 'rpt_vn';
+INSERT INTO campaign (campaign_id, program_id, code, name, starts_at, ends_at)
+  SELECT 77, program_id, 'rpt_promo', 'Promo fortnight', now() - interval '10 days', now() + interval '10 days'
+    FROM program WHERE code = 'rpt_vn';
+SELECT schedule_campaign('rpt_promo'), start_campaign('rpt_promo');
 INSERT INTO rule (program_id, name, kind, points, item_group, campaign_id)
   SELECT program_id, 'rpt B: promo 5 points each', 'per_quantity', 5, 'Promo', 77 FROM program WHERE code = 'rpt_vn';
 INSERT INTO rule (program_id, name, kind, percent)

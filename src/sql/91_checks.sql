@@ -14,6 +14,8 @@ AS $$
     SELECT * FROM @extschema@.check_campaigns()
     UNION ALL
     SELECT * FROM @extschema@.check_stored_value()
+    UNION ALL
+    SELECT * FROM @extschema@.check_reports()
 $$;
 COMMENT ON FUNCTION @extschema@.check_ledger() IS
 'Every violated invariant of every ledger (empty when all is well): points balances equal entries, no entry changed, lots match balances, nothing refunded beyond what was earned, tiers match their history';

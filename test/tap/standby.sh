@@ -77,6 +77,10 @@ INSERT INTO loyalty.program (code, name, currency, point_value, time_zone, point
 VALUES ('standby', 'Standby shop', 'VND', 1000, 'Asia/Ho_Chi_Minh', '100 days');
 INSERT INTO loyalty.rule (program_id, name, kind, percent)
   SELECT program_id, '10%', 'percent', 10 FROM loyalty.program WHERE code = 'standby';
+INSERT INTO loyalty.campaign (campaign_id, program_id, code, name, starts_at, ends_at)
+  SELECT 1, program_id, 'standby_week', 'Shirt week', now() - interval '1 day', now() + interval '1 day'
+    FROM loyalty.program WHERE code = 'standby';
+SELECT loyalty.schedule_campaign('standby_week'), loyalty.start_campaign('standby_week');
 INSERT INTO loyalty.rule (program_id, name, kind, points, item_group, campaign_id)
   SELECT program_id, 'shirts: 2 each', 'per_quantity', 2, 'Shirts', 1 FROM loyalty.program WHERE code = 'standby';
 SELECT loyalty.enroll('standby', 'K' || i) FROM generate_series(1, 5) AS i;
