@@ -576,7 +576,7 @@ CheckDocumentOwner(const ProgramConfig *prog, const AccrualOrder *order, const M
 	values[1] = CStringGetTextDatum(order->source);
 	values[2] = CStringGetTextDatum(order->document);
 	values[3] = Int64GetDatum(m->member_id);
-	LoyaltyExec(OtherMemberPlan, values, NULL, true, 1);
+	LoyaltyExec(OtherMemberPlan, values, NULL, false, 1);
 	if (SPI_processed > 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_LOYALTY_IDEMPOTENCY_CONFLICT),

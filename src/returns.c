@@ -77,7 +77,7 @@ CheckReturnMode(int64 program_id, const char *source, const char *document,
 	values[1] = Int64GetDatum(program_id);
 	values[2] = CStringGetTextDatum(source);
 	values[3] = CStringGetTextDatum(document);
-	LoyaltyExec(ReturnModesPlan, values, NULL, true, 1);
+	LoyaltyExec(ReturnModesPlan, values, NULL, false, 1);
 	other = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, by_lines ? 2 : 1, &isnull);
 	if (DatumGetBool(other))
 		ereport(ERROR,
@@ -191,7 +191,8 @@ PriorReturn(int64 program_id, const LockedOrder *o, const char *source, const ch
 	values[1] = Int64GetDatum(program_id);
 	values[2] = CStringGetTextDatum(source);
 	values[3] = CStringGetTextDatum(return_document);
-	LoyaltyExec(PriorReturnPlan, values, NULL, true, 1);
+	/* not read-only: a fresh snapshot sees a return committed while we waited for the lock */
+	LoyaltyExec(PriorReturnPlan, values, NULL, false, 1);
 	if (SPI_processed == 0)
 		return false;
 	t = SPI_tuptable->vals[0];
