@@ -65,6 +65,15 @@ SELECT enroll('sec_p', 'S2') > 0 AS enrolled;
 SELECT adjust('sec_p', 'S2', 50, 'SEC-ADJ-1', 'goodwill');
 UPDATE loyalty.rule SET percent = 5 WHERE name = '10% back'
    AND program_id = (SELECT program_id FROM loyalty.program WHERE code = 'sec_p');
+INSERT INTO loyalty.tier (program_id, rank, name, measure, threshold)
+  SELECT program_id, 1, 'VIP', 'spend', 100 FROM loyalty.program WHERE code = 'sec_p';
+INSERT INTO loyalty.campaign (program_id, code, name, starts_at, ends_at, budget_points)
+  SELECT program_id, 'sec_c', 'Security campaign', now(), now() + interval '1 day', 1000
+    FROM loyalty.program WHERE code = 'sec_p';
+SELECT schedule_campaign('sec_c'), start_campaign('sec_c'), pause_campaign('sec_c'), end_campaign('sec_c');
+SELECT recalculate_tiers('sec_p') IS NOT NULL AS tiers_recalculated,
+       expire_points() IS NOT NULL AS expired, release_expired_holds() >= 0 AS released;
+SELECT count(*) >= 0 AS reads_views FROM campaign_budget, campaign_cost, member_order_line;
 SELECT count(*) FROM check_ledger();
 SELECT sec_try($$INSERT INTO loyalty.balance (member_id, program_id) VALUES (1, 1)$$) AS insert_balance;
 SELECT sec_try($$DELETE FROM loyalty.member_order$$) AS delete_orders;

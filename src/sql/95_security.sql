@@ -12,7 +12,7 @@
 -- roles and grants them what the classification says.
 --
 -- Adding a function to the extension: add ONE line to function_role() below
--- ('till', 'admin', 'admin_invoker', 'public' or 'internal').  Adding a
+-- ('till', 'admin', 'admin_invoker', 'trigger_definer', 'public' or 'internal').  Adding a
 -- configuration table: add ONE line to admin_table().
 
 -- Classification ------------------------------------------------------------
@@ -54,6 +54,10 @@ VALUES
     -- admin_invoker: admin functions that act on the caller's own objects (not SECURITY DEFINER)
     ('attach', 'admin_invoker'), ('detach', 'admin_invoker'), ('audit_table', 'admin_invoker'),
     ('accrue_order_trigger', 'admin_invoker'), ('audit_change', 'admin_invoker'),
+    -- trigger_definer: triggers on configuration tables that write other tables or call
+    -- internal functions, so they run as the owner when the admin changes the configuration
+    ('campaign_check_row', 'trigger_definer'), ('campaign_after_change', 'trigger_definer'),
+    ('campaign_rule_row', 'trigger_definer'), ('prize_pool_check', 'trigger_definer'),
     -- public: pure helpers without table access
     ('new_code', 'public'), ('code_is_valid', 'public'), ('code_series', 'public'),
     ('code_suffix', 'public'), ('round', 'public'), ('abs', 'public'), ('points', 'public'),
@@ -67,7 +71,7 @@ VALUES
     ('notification_vars', 'internal'), ('setup_roles', 'internal')
 $$;
 COMMENT ON FUNCTION @extschema@.function_role() IS
-'Who may call each function of the extension (by name, all overloads): till, admin, admin_invoker (admin, runs as the caller), public (pure helpers) or internal; trigger functions and the support functions of types, operators, aggregates and casts need no line';
+'Who may call each function of the extension (by name, all overloads): till, admin, admin_invoker (admin, runs as the caller), trigger_definer (a trigger that runs as the owner), public (pure helpers) or internal; other trigger functions and the support functions of types, operators, aggregates and casts need no line';
 
 CREATE FUNCTION @extschema@.admin_table()
 RETURNS SETOF name
@@ -169,7 +173,7 @@ AS $$
       FROM pg_catalog.pg_proc p
       JOIN @extschema@.function_role() f ON f.function_name = p.proname
      WHERE p.pronamespace = '@extschema@'::regnamespace
-       AND f.role_kind IN ('till', 'admin')
+       AND f.role_kind IN ('till', 'admin', 'trigger_definer')
        AND NOT (p.prosecdef AND coalesce(p.proconfig @> ARRAY['search_path=pg_catalog, pg_temp'], false))
     UNION ALL
     SELECT 'till_branch names existing roles', NULL, t.role_name::text
@@ -227,7 +231,7 @@ BEGIN
         IF f.role_kind IS DISTINCT FROM 'public' THEN
             EXECUTE format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC', f.sig);
         END IF;
-        IF f.role_kind IN ('till', 'admin') THEN
+        IF f.role_kind IN ('till', 'admin', 'trigger_definer') THEN
             EXECUTE format('ALTER FUNCTION %s SECURITY DEFINER SET search_path = pg_catalog, pg_temp', f.sig);
         END IF;
     END LOOP;
