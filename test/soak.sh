@@ -12,7 +12,7 @@ set -u
 
 CLIENTS=${SOAK_CLIENTS:-8}
 SECONDS_TO_RUN=${SOAK_SECONDS:-60}
-MEMBERS=${SOAK_MEMBERS:-10}
+MEMBERS=${SOAK_MEMBERS:-5}
 DIR=$(tap_scratch)
 PORT=$((58000 + $$ % 400))
 trap 'tap_stop_cluster "$DIR"; rm -rf "$DIR"' EXIT
@@ -94,7 +94,7 @@ done
 
 echo "# $CLIENTS clients for $SECONDS_TO_RUN s on $MEMBERS hot members per program"
 "${AS_PG[@]}" "$BINDIR/pgbench" -n -h "$DIR" -p "$PORT" -U soak_pos -c "$CLIENTS" -j "$(( CLIENTS < 4 ? CLIENTS : 4 ))" \
-    -T "$SECONDS_TO_RUN" -f "$DIR/order.sql@6" -f "$DIR/return.sql@2" -f "$DIR/cancel.sql@1" \
+    -T "$SECONDS_TO_RUN" -f "$DIR/order.sql@6" -f "$DIR/return.sql@2" -f "$DIR/cancel.sql@2" \
     -f "$DIR/redeem.sql@3" -f "$DIR/refund.sql@1" soak >"$DIR/pgbench.log" 2>&1
 RC=$?
 grep -E "^(number of transactions actually processed|number of failed|tps|latency average)" "$DIR/pgbench.log" | sed 's/^/# /'
