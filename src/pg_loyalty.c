@@ -9,6 +9,7 @@
 #include "attach.h"
 #include "guc.h"
 #include "rules.h"
+#include "security.h"
 
 PG_MODULE_MAGIC;
 
@@ -21,4 +22,5 @@ _PG_init(void)
 	LoyaltyGucInit();
 	LoyaltyRulesInit();
 	LoyaltyAttachInit();
+	LoyaltySecurityInit();
 }
