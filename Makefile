@@ -34,7 +34,7 @@ $(OBJS): $(wildcard src/*.h)
 $(DATA_built): $(SQL_SOURCES)
 	cat $^ > $@
 
-.PHONY: test demo bench crash-test worker check-regress check-isolation
+.PHONY: test demo bench crash-test worker fuzz soak check-regress check-isolation
 
 # Everything, from a fresh machine: packages, build, install, all suites.
 test:
@@ -55,6 +55,14 @@ crash-test:
 # The notification delivery worker (libpq), see doc/tiers.md.
 worker:
 	$(MAKE) -C src/worker PG_CONFIG=$(PG_CONFIG)
+
+# libFuzzer targets for the input parsers (clang-14); FUZZ_SECONDS per target (default 60)
+fuzz:
+	$(MAKE) -C test/fuzz run PG_CONFIG=$(PG_CONFIG)
+
+# pgbench soak through a bound till role: SOAK_CLIENTS (8), SOAK_SECONDS (60)
+soak:
+	bash test/soak.sh
 
 # Only the pg_regress suite (run as a non-root user after make install).
 check-regress:

@@ -33,7 +33,8 @@ else
 fi
 rsync -a --exclude .git --exclude .test --exclude .demo --exclude tmp_check \
       --exclude tmp_check_iso --exclude results --exclude output_iso \
-      --exclude '*.o' --exclude '*.bc' --exclude '*.so' "$REPO/" "$WORK/"
+      --exclude '*.o' --exclude '*.bc' --exclude '*.so' --exclude test/fuzz/work \
+      --exclude test/fuzz/obj "$REPO/" "$WORK/"
 [ "$(id -u)" -eq 0 ] && chown -R postgres:postgres "$WORK"
 
 RESULTS="$REPO/test/results"

@@ -35,6 +35,10 @@ VALUES
     ('apply_discounts', 'till'), ('record_applied_discounts', 'till'),
     ('member_tier', 'till'), ('member_tier_discount', 'till'), ('member_tier_multiplier', 'till'),
     ('next_tier_progress', 'till'), ('birthday_multiplier', 'till'), ('till_branches', 'till'),
+    ('wallet_top_up', 'till'), ('wallet_spend', 'till'), ('wallet_refund', 'till'),
+    ('wallet_cashback', 'till'), ('product_card_issue', 'till'), ('product_card_use', 'till'),
+    ('product_card_top_up', 'till'), ('voucher_check', 'till'), ('voucher_redeem', 'till'),
+    ('voucher_void', 'till'),
     -- admin: back office, jobs and checks (SECURITY DEFINER; granted to admin)
     ('adjust', 'admin'), ('recalculate_tiers', 'admin'), ('apply_member_tier', 'admin'),
     ('tier_progress', 'admin'), ('expire_points', 'admin'), ('points_expiring', 'admin'),
@@ -51,6 +55,9 @@ VALUES
     ('check_ledger', 'admin'), ('check_points', 'admin'), ('check_redemption', 'admin'),
     ('check_tiers', 'admin'), ('check_campaigns', 'admin'), ('check_security', 'admin'),
     ('generate_id', 'admin'), ('bind_till', 'admin'),
+    ('voucher_issue', 'admin'), ('voucher_failures_prune', 'admin'), ('check_stored_value', 'admin'),
+    ('refresh_reports', 'admin'), ('liability_as_of', 'admin'), ('check_reports', 'admin'),
+    ('grant_reader', 'admin'),
     -- admin_invoker: admin functions that act on the caller's own objects (not SECURITY DEFINER)
     ('attach', 'admin_invoker'), ('detach', 'admin_invoker'), ('audit_table', 'admin_invoker'),
     ('accrue_order_trigger', 'admin_invoker'), ('audit_change', 'admin_invoker'),
@@ -64,11 +71,14 @@ VALUES
     ('greatest_points', 'public'), ('lines_from_json', 'public'), ('next_birthday', 'public'),
     ('render_template', 'public'), ('template_macros', 'public'), ('function_role', 'public'),
     ('admin_table', 'public'), ('type_support_function', 'public'),
+    ('stored_percent_of', 'public'), ('stored_voucher_amount', 'public'), ('liability_bucket', 'public'),
     -- internal: called only by our own functions and triggers (no grants)
     ('entry_checksum', 'internal'), ('campaign_active', 'internal'), ('campaign_take', 'internal'),
     ('campaign_give_back', 'internal'), ('campaign_transition', 'internal'),
     ('campaign_split_budget', 'internal'), ('post_bonus', 'internal'),
-    ('notification_vars', 'internal'), ('setup_roles', 'internal')
+    ('notification_vars', 'internal'), ('setup_roles', 'internal'),
+    ('code_digest', 'internal'), ('stored_member', 'internal'), ('stored_random_bytes', 'internal'),
+    ('wallet_entry_checksum', 'internal')
 $$;
 COMMENT ON FUNCTION @extschema@.function_role() IS
 'Who may call each function of the extension (by name, all overloads): till, admin, admin_invoker (admin, runs as the caller), trigger_definer (a trigger that runs as the owner), public (pure helpers) or internal; other trigger functions and the support functions of types, operators, aggregates and casts need no line';
