@@ -66,7 +66,10 @@ AS $$
         ('tiers',     '30 2 * * *',   'SELECT loyalty.recalculate_tiers()',     'recalculate_tiers'),
         ('holds',     '*/5 * * * *',  'SELECT loyalty.release_expired_holds()', 'release_expired_holds'),
         ('otp',       '*/10 * * * *', 'SELECT loyalty.purge_expired_otp()',     'purge_expired_otp'),
-        ('reports',   '45 * * * *',   'SELECT loyalty.refresh_reports()',       'refresh_reports')
+        ('reports',   '45 * * * *',   'SELECT loyalty.refresh_reports()',       'refresh_reports'),
+        ('campaigns', '* * * * *',    'SELECT loyalty.campaign_tick()',         'campaign_tick'),
+        ('races',     '*/10 * * * *', 'SELECT loyalty.award_ended_races()',     'award_ended_races'),
+        ('vouchers',  '20 * * * *',   'SELECT loyalty.voucher_failures_prune()', 'voucher_failures_prune')
       ) AS j(job, schedule, command, needs)
 $$;
 COMMENT ON FUNCTION @extschema@.job_commands() IS

@@ -57,7 +57,7 @@ VALUES
     ('generate_id', 'admin'), ('bind_till', 'admin'),
     ('voucher_issue', 'admin'), ('voucher_failures_prune', 'admin'), ('check_stored_value', 'admin'),
     ('refresh_reports', 'admin'), ('liability_as_of', 'admin'), ('check_reports', 'admin'),
-    ('grant_reader', 'admin'),
+    ('grant_reader', 'admin'), ('purge_expired_otp', 'admin'),
     -- admin_invoker: admin functions that act on the caller's own objects (not SECURITY DEFINER)
     ('attach', 'admin_invoker'), ('detach', 'admin_invoker'), ('audit_table', 'admin_invoker'),
     ('accrue_order_trigger', 'admin_invoker'), ('audit_change', 'admin_invoker'),
