@@ -35,3 +35,19 @@ SELECT l.document, l.amount, c.code AS campaign FROM ledger l LEFT JOIN campaign
 -- after the campaign's end the base rule applies
 SELECT rule_name, points FROM explain_accrual('cmp_acc', 'A1', total => 100000, ordered_at => '2027-05-09');
 SELECT * FROM check_ledger();
+
+-- H4: a campaign for VIP customers only; its rule passes other members by
+SELECT enroll('cmp_acc', 'V1', groups => '{VIP}') > 0 AS enrolled;
+INSERT INTO campaign (program_id, code, name, starts_at, ends_at, target_groups)
+SELECT program_id, 'vip_days', 'VIP days', '2027-06-01', '2027-06-08', '{VIP}' FROM program WHERE code = 'cmp_acc';
+INSERT INTO rule (program_id, name, kind, percent, priority, campaign_id)
+SELECT program_id, 'VIP days: 5%', 'percent', 5, 10, campaign_id FROM campaign WHERE code = 'vip_days';
+SELECT schedule_campaign('vip_days');
+SELECT rule_name, points FROM explain_accrual('cmp_acc', 'V1', total => 100000, ordered_at => '2027-06-02');
+SELECT rule_name, points FROM explain_accrual('cmp_acc', 'A1', total => 100000, ordered_at => '2027-06-02');
+-- H4: a campaign for a tier only
+INSERT INTO tier (program_id, rank, name, threshold) SELECT program_id, 1, 'Gold', 1 FROM program WHERE code = 'cmp_acc';
+SELECT recalculate_tiers('cmp_acc', 'A2', '2027-05-03') AS changed;
+UPDATE campaign SET target_groups = '{}', target_tiers = '{Gold}' WHERE code = 'vip_days';
+SELECT rule_name, points FROM explain_accrual('cmp_acc', 'A2', total => 100000, ordered_at => '2027-06-02');
+SELECT rule_name, points FROM explain_accrual('cmp_acc', 'V1', total => 100000, ordered_at => '2027-06-02');

@@ -51,6 +51,18 @@ ListHas(char **items, int n, const char *value)
 	return false;
 }
 
+/* Whether any of the member's values is in a rule's list */
+static bool
+AnyListed(char **list, int nlist, char **values, int nvalues)
+{
+	int			i;
+
+	for (i = 0; i < nvalues; i++)
+		if (ListHas(list, nlist, values[i]))
+			return true;
+	return false;
+}
+
 /* Whether an optional scope value matches (NULL scope matches anything) */
 static bool
 ScopeMatches(const char *scope, const char *value)
@@ -69,6 +81,10 @@ RuleAppliesToOrder(const EarnRule *r, const AccrualOrder *order, const MemberInf
 	if (r->customer_group && !ListHas(m->groups, m->ngroups, r->customer_group))
 		return false;
 	if (r->card_series && !ListHas(m->series, m->nseries, r->card_series))
+		return false;
+	if (r->ntarget_groups > 0 && !AnyListed(r->target_groups, r->ntarget_groups, m->groups, m->ngroups))
+		return false;
+	if (r->ntarget_tiers > 0 && (m->tier == NULL || !ListHas(r->target_tiers, r->ntarget_tiers, m->tier)))
 		return false;
 	return order->total >= r->min_bill;
 }
@@ -326,9 +342,11 @@ ResolveMember(const ProgramConfig *prog, const char *customer_key, const char *c
 				"SELECT DISTINCT c.series FROM loyalty.card c WHERE c.member_id = m.member_id "
 				"AND c.status = 'active' AND c.series IS NOT NULL "
 				"AND ($4::text IS NULL OR c.card_no = $4)) END, m.birthday IS NOT NULL, "
-				"(SELECT t.points_multiplier FROM loyalty.member_tier mt JOIN loyalty.tier t "
-				"ON t.tier_id = mt.tier_id WHERE mt.member_id = m.member_id AND mt.program_id = $1) "
+				"tt.points_multiplier, tt.name "
 				"FROM loyalty.member_key k JOIN loyalty.member m ON m.member_id = k.member_id "
+				"LEFT JOIN LATERAL (SELECT t.points_multiplier, t.name FROM loyalty.member_tier mt "
+				"JOIN loyalty.tier t ON t.tier_id = mt.tier_id WHERE mt.member_id = m.member_id "
+				"AND mt.program_id = $1) tt ON true "
 				"WHERE k.program_id = $1 AND k.customer_key = $2",
 				4, types);
 	values[0] = Int64GetDatum(prog->program_id);
@@ -369,6 +387,7 @@ ResolveMember(const ProgramConfig *prog, const char *customer_key, const char *c
 	m->has_birthday = LoyaltyGetBool(t, d, 5);
 	v = SPI_getbinval(t, d, 6, &isnull);
 	m->multiplier_e4 = isnull ? 10000 : ScaledFromNumeric(DatumGetNumeric(v), 4, "tier multiplier");
+	m->tier = SPI_getvalue(t, d, 7);
 }
 
 /* Fold the birthday offer of the day into the member's multiplier */

@@ -19,6 +19,7 @@ typedef struct MemberInfo
 	char	  **series;			/* card series held (only loaded when rules use them) */
 	int			nseries;
 	bool		has_birthday;
+	char	   *tier;			/* name of the member's tier, NULL when none */
 	int64		multiplier_e4;	/* tier x birthday multiplier, 10000 = x1 */
 } MemberInfo;
 

@@ -11,8 +11,10 @@
 #include "postgres.h"
 
 #include "catalog/namespace.h"
+#include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
@@ -38,6 +40,7 @@ static void LoadPrograms(void);
 static void LoadRules(void);
 static int	CompareRules(const void *a, const void *b);
 static char *CopyText(HeapTuple tuple, TupleDesc desc, int attno);
+static char **TextArrayColumn(HeapTuple tuple, TupleDesc desc, int attno, int *n);
 static int64 NumericColumn(HeapTuple tuple, TupleDesc desc, int attno, int digits);
 
 /* Register the invalidation callback (called from _PG_init) */
@@ -174,10 +177,12 @@ static void
 LoadRules(void)
 {
 	static const char *sql =
-		"SELECT program_id, rule_id, name, kind, points, per_amount, percent, "
-		"item_sku, item_group, customer_group, card_series, branch, channel, "
-		"priority, min_bill, min_item_price, valid_from, valid_to, campaign_id "
-		"FROM loyalty.rule WHERE active ORDER BY program_id, rule_id";
+		"SELECT r.program_id, r.rule_id, r.name, r.kind, r.points, r.per_amount, r.percent, "
+		"r.item_sku, r.item_group, r.customer_group, r.card_series, r.branch, r.channel, "
+		"r.priority, r.min_bill, r.min_item_price, r.valid_from, r.valid_to, r.campaign_id, "
+		"c.target_groups, c.target_tiers "
+		"FROM loyalty.rule r LEFT JOIN loyalty.campaign c ON c.campaign_id = r.campaign_id "
+		"WHERE r.active ORDER BY r.program_id, r.rule_id";
 	MemoryContext old;
 	uint64		i;
 	int			p;
@@ -227,6 +232,8 @@ LoadRules(void)
 		r->valid_from = DatumGetTimestampTz(SPI_getbinval(t, d, 17, &isnull));
 		r->valid_to = DatumGetTimestampTz(SPI_getbinval(t, d, 18, &isnull));
 		r->campaign_id = LoyaltyGetInt64(t, d, 19, 0);
+		r->target_groups = TextArrayColumn(t, d, 20, &r->ntarget_groups);
+		r->target_tiers = TextArrayColumn(t, d, 21, &r->ntarget_tiers);
 		if (r->card_series != NULL)
 			prog->uses_card_series = true;
 	}
@@ -260,6 +267,29 @@ CompareRules(const void *a, const void *b)
 	if (ra->rule_id != rb->rule_id)
 		return ra->rule_id < rb->rule_id ? -1 : 1;
 	return 0;
+}
+
+/* A text[] column copied into the current context (NULL: empty) */
+static char **
+TextArrayColumn(HeapTuple tuple, TupleDesc desc, int attno, int *n)
+{
+	bool		isnull;
+	Datum		v = SPI_getbinval(tuple, desc, attno, &isnull);
+	Datum	   *elems;
+	bool	   *nulls;
+	int			count;
+	int			i;
+	char	  **items;
+
+	*n = 0;
+	if (isnull)
+		return NULL;
+	deconstruct_array(DatumGetArrayTypeP(v), TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &count);
+	items = palloc(sizeof(char *) * Max(count, 1));
+	for (i = 0; i < count; i++)
+		if (!nulls[i])
+			items[(*n)++] = TextDatumGetCString(elems[i]);
+	return items;
 }
 
 /* A text column copied into the current context, NULL stays NULL */

@@ -47,6 +47,10 @@ typedef struct EarnRule
 	TimestampTz valid_from;
 	TimestampTz valid_to;
 	int64		campaign_id;	/* 0 when none */
+	char	  **target_groups;	/* the campaign's target customer groups (none: all) */
+	int			ntarget_groups;
+	char	  **target_tiers;	/* the campaign's target tiers (none: all) */
+	int			ntarget_tiers;
 } EarnRule;
 
 /* A program's settings and rules, rules sorted so the first match wins */

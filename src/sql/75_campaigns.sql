@@ -33,8 +33,8 @@ COMMENT ON COLUMN @extschema@.campaign.starts_at IS 'The campaign gives from thi
 COMMENT ON COLUMN @extschema@.campaign.ends_at IS 'The campaign gives before this time (exclusive); change it with reschedule_campaign()';
 COMMENT ON COLUMN @extschema@.campaign.gift_window_from IS 'Gifts and prize codes are handed out from this time (NULL: from starts_at)';
 COMMENT ON COLUMN @extschema@.campaign.gift_window_to IS 'Gifts and prize codes are handed out before this time (NULL: until ends_at)';
-COMMENT ON COLUMN @extschema@.campaign.target_groups IS 'Customer groups that may take part (empty: everyone)';
-COMMENT ON COLUMN @extschema@.campaign.target_tiers IS 'Card tiers that may take part (empty: every tier); kept for the tier module';
+COMMENT ON COLUMN @extschema@.campaign.target_groups IS 'Customer groups that may take part (empty: everyone); the campaign''s earning rules and draws pass other members by';
+COMMENT ON COLUMN @extschema@.campaign.target_tiers IS 'Tiers that may take part (empty: every tier); the campaign''s earning rules pass other members by';
 COMMENT ON COLUMN @extschema@.campaign.form IS 'How it runs: lucky draw, points race, discount, bonus points ...';
 COMMENT ON COLUMN @extschema@.campaign.places IS 'Branches where it runs (empty: all)';
 COMMENT ON COLUMN @extschema@.campaign.budget_points IS 'Cap on the points the campaign gives (NULL: no cap)';

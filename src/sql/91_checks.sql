@@ -29,3 +29,6 @@ CREATE TRIGGER tier_invalidate AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE
 CREATE TRIGGER reward_threshold_invalidate AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE
     ON @extschema@.reward_threshold
     FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.invalidate_rule_cache();
+CREATE TRIGGER campaign_invalidate AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE
+    ON @extschema@.campaign
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.invalidate_rule_cache();
