@@ -154,25 +154,6 @@ LockOrder(int64 program_id, const char *source, const char *document, LockedOrde
 	return true;
 }
 
-/* Whether a member's order with this document exists */
-static bool
-OrderKnown(int64 program_id, const char *source, const char *document)
-{
-	static SPIPlanPtr plan = NULL;
-	Oid			types[3] = {INT8OID, TEXTOID, TEXTOID};
-	Datum		values[3];
-
-	LoyaltyPlan(&plan,
-				"SELECT 1 FROM loyalty.member_order WHERE program_id = $1 AND source = $2 "
-				"AND document = $3 LIMIT 1",
-				3, types);
-	values[0] = Int64GetDatum(program_id);
-	values[1] = CStringGetTextDatum(source);
-	values[2] = CStringGetTextDatum(document);
-	LoyaltyExec(plan, values, NULL, true, 1);
-	return SPI_processed > 0;
-}
-
 /* A retried return: same content gives the first result, different is an error */
 static bool
 PriorReturn(int64 program_id, const LockedOrder *o, const char *source, const char *return_document,
@@ -370,7 +351,7 @@ static Points
 ProcessReturn(const ProgramConfig *prog, const char *source, const char *document,
 			  const char *return_document, const ReturnLine *lines, int nlines,
 			  bool has_amount, int64 amount, const char *branch, const char *digest,
-			  const char *whole_status)
+			  const char *whole_status, bool tell_unknown)
 {
 	LockedOrder o;
 	Points		taken = 0;
@@ -380,7 +361,14 @@ ProcessReturn(const ProgramConfig *prog, const char *source, const char *documen
 	bool		all_back = false;
 
 	if (!LockOrder(prog->program_id, source, document, &o))
+	{
+		if (tell_unknown)
+			ereport(NOTICE,
+					(errmsg("order \"%s\" from source \"%s\" earned no points, so the return takes none back",
+							document, source),
+					 errdetail("No member's order with that document id was found; it was a guest's, or the id is mistyped.")));
 		return 0;
+	}
 	if (PriorReturn(prog->program_id, &o, source, return_document, document, digest, &taken))
 		return taken;
 
@@ -514,14 +502,9 @@ return_order_lines(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	if (!OrderKnown(prog->program_id, source, document))
-		ereport(NOTICE,
-				(errmsg("order \"%s\" from source \"%s\" earned no points, so the return takes none back",
-						document, source),
-				 errdetail("No member's order with that document id was found; it was a guest's, or the id is mistyped.")));
 	taken = ProcessReturn(prog, source, document, return_document, lines, nlines,
 						  !PG_ARGISNULL(4), amount, branch, digest.data,
-						  strcmp(document, return_document) == 0 ? "cancelled" : "returned");
+						  strcmp(document, return_document) == 0 ? "cancelled" : "returned", true);
 	SPI_finish();
 	PG_RETURN_POINTS(taken);
 }
@@ -536,7 +519,7 @@ ReverseWholeOrder(int64 program_id, const char *source, const char *document, co
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	taken = ProcessReturn(prog, source, document, document, NULL, 0, false, 0, NULL,
-						  "whole order", "cancelled");
+						  "whole order", "cancelled", false);
 	SPI_finish();
 	return taken;
 }
