@@ -34,6 +34,7 @@ BENCH_PROTOCOL=${BENCH_PROTOCOL:-prepared}
 BENCH_PORT=${BENCH_PORT:-56500}
 BENCH_PROFILE=${BENCH_PROFILE:-1}
 BENCH_PROFILE_SECONDS=${BENCH_PROFILE_SECONDS:-10}
+BENCH_WARMUP_SECONDS=${BENCH_WARMUP_SECONDS:-60}   # unmeasured run before each *-warm run
 DEFAULT_OPS="floor attached campaign campaign+discounts rules-1 rules-50 return redeem wallet voucher"
 [ "$BENCH_SMALL_MEMBERS" -gt 0 ] 2>/dev/null && DEFAULT_OPS="$DEFAULT_OPS attached-small"
 [ "$BENCH_LARGE_MEMBERS" -gt 0 ] 2>/dev/null && DEFAULT_OPS="$DEFAULT_OPS attached-large"
@@ -54,7 +55,7 @@ die() { echo "bench: $*" >&2; exit 1; }
 
 for v in BENCH_SECONDS BENCH_ROUNDS BENCH_CLIENTS BENCH_JOBS BENCH_MEMBERS BENCH_ORDERS BENCH_PRODUCTS \
          BENCH_BRANCHES BENCH_BACKLOG_DAYS BENCH_WALLETS BENCH_VOUCHERS BENCH_REPORT_REPEATS \
-         BENCH_PORT BENCH_PROFILE_SECONDS; do
+         BENCH_PORT BENCH_PROFILE_SECONDS BENCH_WARMUP_SECONDS; do
     [[ ${!v} =~ ^[0-9]+$ ]] && [ "${!v}" -gt 0 ] || die "$v must be a positive integer, not '${!v}'"
 done
 for v in BENCH_SMALL_MEMBERS BENCH_LARGE_MEMBERS; do
@@ -79,6 +80,8 @@ op_info() {
         intake)             echo "record_order.sql|bench|0|0|base|floor" ;;
         attached-small)     echo "order_insert.sql|bench_small|1|0|base|attached" ;;
         attached-large)     echo "order_insert.sql|bench_large|1|0|base|attached" ;;
+        floor-warm)         echo "order_insert.sql|bench|0|0|base|" ;;
+        attached-warm)      echo "order_insert.sql|bench|1|0|base|floor-warm" ;;
         *) return 1 ;;
     esac
 }
@@ -208,7 +211,10 @@ SIZES=$(sql -F ' | ' <<'EOF'
 SELECT n.nspname || '.' || c.relname, c.reltuples::bigint,
        pg_table_size(c.oid), pg_indexes_size(c.oid),
        CASE WHEN c.relname IN ('member', 'member_key', 'balance', 'card', 'customers', 'gen_member')
-            THEN 'members' ELSE 'orders' END
+            THEN 'members'
+            WHEN c.relname IN ('products', 'program', 'rule', 'campaign', 'campaign_change', 'campaign_budget_slot',
+                               'discount_policy', 'audit_log', 'bench_run')
+            THEN 'fixed' ELSE 'orders' END
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
  WHERE n.nspname IN ('loyalty', 'shop') AND c.relkind = 'r'
    AND pg_total_relation_size(c.oid) > 65536 AND c.relname NOT LIKE 'gen\_%'
@@ -289,6 +295,16 @@ pgbench_run() {
     RUN_NO=$((RUN_NO + 1))
     set_state "$db" "$att" "$camp" "$rules"
     [ "${BENCH_NO_CHECKPOINT:-0}" = 1 ] || sqldb "$db" -c 'VACUUM ANALYZE' -c 'CHECKPOINT'
+    if [[ $op == *-warm ]]; then
+        # Steady state: an unmeasured run first, so the pages the operation
+        # changes have had their first change (and full-page image) since the
+        # checkpoint; then the measured run, without a checkpoint in between.
+        (cd "$WORK/logs" && "${RUN[@]}" "$PGBENCH" -n -M "$BENCH_PROTOCOL" -c "$BENCH_CLIENTS" -j "$BENCH_JOBS" \
+            -T "$BENCH_WARMUP_SECONDS" -D customers="${DB_MEMBERS[$db]}" -D products="$BENCH_PRODUCTS" \
+            -D orders="${DB_ORDERS[$db]}" -D wallets="$BENCH_WALLETS" -f "$WORK/scripts/$script" \
+            -h "$WORK" -p "$BENCH_PORT" -U "$DBUSER" "$db") >"$WORK/logs/warmup$RUN_NO.out" 2>&1 \
+            || { tail -20 "$WORK/logs/warmup$RUN_NO.out" >&2; die "warm-up of run $RUN_NO ($label) failed"; }
+    fi
     first=$(sqldb "$db" -c "SELECT last_value FROM shop.order_seq")
     out=$WORK/logs/run$RUN_NO.out
     set +e
@@ -574,6 +590,7 @@ $TABLE
 - **redeem**: \`loyalty.quote()\` then \`loyalty.redeem()\` of up to 20 points of a random member (two transactions).
 - **wallet**: \`loyalty.wallet_spend()\` of 10,000 VND; **voucher**: \`loyalty.voucher_redeem()\` of a new voucher.
 - **attached-small** / **attached-large**: the attached insert in a database with fewer / more members (same orders per member).
+- **floor-warm** / **attached-warm**: as floor / attached, but measured after an unmeasured ${BENCH_WARMUP_SECONDS} s run of the same operation with no checkpoint in between (steady state rather than the first seconds after a checkpoint).
 - **expiry job**: \`loyalty.expire_points(5000)\` called until it finds nothing, over the backlog of $G_BACKLOG lots that expired in the last $BENCH_BACKLOG_DAYS days.
 
 tps per round (odd rounds ran the operations in the order above, even rounds in reverse):
@@ -646,14 +663,22 @@ EOF
 fmt_mb() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1048576 }'; }
 SIZE_TABLE="table | rows | table MB | indexes MB | grows with | MB per 1M members / 10M orders (table + indexes)
 --- | ---: | ---: | ---: | --- | ---:"
-TOT_M=0; TOT_O=0
+TOT_M=0; TOT_O=0; TOT_OL=0
 while IFS='|' read -r name rows tbl idx kind; do
     name=${name// /}; rows=${rows// /}; tbl=${tbl// /}; idx=${idx// /}; kind=${kind// /}
     [ -n "$name" ] || continue
-    if [ "$kind" = members ]; then f=$(awk -v m="$BENCH_MEMBERS" 'BEGIN { print 1000000 / m }')
-    else f=$(awk -v o="$G_ORDERS" 'BEGIN { print 10000000 / o }'); fi
+    case $kind in
+        members) f=$(awk -v m="$BENCH_MEMBERS" 'BEGIN { print 1000000 / m }') ;;
+        orders) f=$(awk -v o="$G_ORDERS" 'BEGIN { print 10000000 / o }') ;;
+        *) f=0 ;;
+    esac
     per=$(awk -v t="$tbl" -v i="$idx" -v f="$f" 'BEGIN { printf "%.0f", (t + i) * f / 1048576 }')
-    if [ "$kind" = members ]; then TOT_M=$((TOT_M + per)); else TOT_O=$((TOT_O + per)); fi
+    [ "$kind" = fixed ] && per="(does not grow)"
+    case $kind/$name in
+        members/*) TOT_M=$((TOT_M + per)) ;;
+        orders/shop.*) TOT_O=$((TOT_O + per)) ;;
+        orders/*) TOT_O=$((TOT_O + per)); TOT_OL=$((TOT_OL + per)) ;;
+    esac
     SIZE_TABLE="$SIZE_TABLE
 $name | $rows | $(fmt_mb "$tbl") | $(fmt_mb "$idx") | $kind | $per"
 done <<<"$SIZES"
@@ -699,8 +724,8 @@ grow with either (programs, rules, campaigns).
 
 $SIZE_TABLE
 
-Total per 1 million members: about **$TOT_M MB**; per 10 million orders (host tables
-\`shop.*\` included): about **$TOT_O MB**.
+Total per 1 million members: about **$TOT_M MB**; per 10 million orders: about **$TOT_O MB**,
+of which **$TOT_OL MB** are pg_loyalty's (the rest is the host's \`shop.orders\` and \`shop.order_lines\`).
 
 ## Does accrual slow down as members grow?
 
