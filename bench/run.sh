@@ -28,7 +28,7 @@ BENCH_PRODUCTS=${BENCH_PRODUCTS:-5000}
 BENCH_BRANCHES=${BENCH_BRANCHES:-20}
 BENCH_BACKLOG_DAYS=${BENCH_BACKLOG_DAYS:-30}
 BENCH_WALLETS=${BENCH_WALLETS:-10000}
-BENCH_VOUCHERS=${BENCH_VOUCHERS:-50000}
+BENCH_VOUCHERS=${BENCH_VOUCHERS:-$((1500 * ${BENCH_SECONDS:-30} * ${BENCH_ROUNDS:-2}))}  # enough for 1,500 tps
 BENCH_REPORT_REPEATS=${BENCH_REPORT_REPEATS:-5}
 BENCH_PROTOCOL=${BENCH_PROTOCOL:-prepared}
 BENCH_PORT=${BENCH_PORT:-56500}
@@ -323,6 +323,9 @@ pgbench_run() {
     if [ $rc -ne 0 ] || grep -qiE 'aborted|error' "$out"; then
         tail -30 "$out" >&2
         die "pgbench run $RUN_NO ($label) failed (exit $rc)"
+    fi
+    if [ "$op" = voucher ] && [ "$(sqldb "$db" -c "SELECT last_value > (SELECT count(*) FROM shop.bench_voucher) FROM shop.voucher_pick")" = t ]; then
+        die "the voucher run used up the $BENCH_VOUCHERS vouchers issued; set BENCH_VOUCHERS higher"
     fi
     tps=$(sed -nE 's/^tps = ([0-9.]+) .*/\1/p' "$out" | head -1)
     txns=$(sed -nE 's/^number of transactions actually processed: ([0-9]+).*/\1/p' "$out")
