@@ -1,5 +1,6 @@
 -- pg_loyalty benchmark: a point-of-sale host schema and a loyalty program.
--- Run by bench/run.sh with psql variables :customers and :products.
+-- Run by bench/run.sh with psql variables :customers and :products; then
+-- bench/generate.sql enrolls every customer and loads the history.
 --
 -- Products are generated from their id with the same formulas the pgbench
 -- scripts use, so a script can name a product's sku, group and price
@@ -60,8 +61,8 @@ CREATE INDEX order_lines_order_idx ON shop.order_lines (order_id);
 
 -- The program and its rules: 1% of the goods' value at 1 point = 1000 VND,
 -- 5 points per unit of group G7, nothing for group G13, 1 point per visit.
-INSERT INTO loyalty.program (code, name, currency, point_value)
-VALUES ('bench', 'Benchmark program', 'VND', 1000);
+INSERT INTO loyalty.program (code, name, currency, point_value, points_lifetime)
+VALUES ('bench', 'Benchmark program', 'VND', 1000, interval '1 year');
 
 INSERT INTO loyalty.rule (program_id, name, kind, percent)
 SELECT program_id, '1% of all goods', 'percent', 1 FROM loyalty.program WHERE code = 'bench';
@@ -74,9 +75,7 @@ SELECT program_id, 'G13 (tobacco) earns nothing', 'exclude', 'G13', 100
 INSERT INTO loyalty.rule (program_id, name, kind, points)
 SELECT program_id, '1 point per visit', 'per_order', '1' FROM loyalty.program WHERE code = 'bench';
 
--- Every customer is a member, enrolled through the public API.
-SELECT count(loyalty.enroll('bench', c.customer_id::text, c.name, phone => c.phone))
-  FROM shop.customers c;
+-- Members and two years of history: bench/generate.sql (run next by bench/run.sh).
 
 -- Which order ids each benchmark run inserted, for the correctness check.
 CREATE TABLE shop.bench_run (
@@ -87,4 +86,6 @@ CREATE TABLE shop.bench_run (
     source    text               -- ledger source the run posts under (NULL: none)
 );
 
-VACUUM ANALYZE;
+-- Redemption, return and voucher documents of the benchmark runs.
+CREATE SEQUENCE shop.doc_seq;
+
