@@ -17,9 +17,13 @@ CREATE TABLE @extschema@.ledger (
     expires_at      timestamptz,
     note            text,
     checksum        bigint NOT NULL,
-    PRIMARY KEY (member_id, entry_id),
-    UNIQUE (member_id, program_id, source, document, kind)
+    PRIMARY KEY (member_id, entry_id)
 );
+-- One posting per (program, source, document, kind).  Earning entries are
+-- kept unique by loyalty.member_order's key (an order posts its earning in
+-- the same statement), so the hot path does not pay for a second index.
+CREATE UNIQUE INDEX ledger_posting_key ON @extschema@.ledger (member_id, program_id, source, document, kind)
+    WHERE kind <> 'earn';
 CREATE INDEX ledger_created_idx ON @extschema@.ledger USING brin (created_at);
 COMMENT ON TABLE @extschema@.ledger IS
 'Every movement of points, append-only; one posting per (program, source, document, kind)';

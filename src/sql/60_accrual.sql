@@ -345,6 +345,13 @@ AS $$
      WHERE (s.total OPERATOR(@extschema@.+) o.visit_points OPERATOR(@extschema@.+) o.rounding)
            OPERATOR(@extschema@.<>) o.points
     UNION ALL
+    SELECT 'one posting per document and kind', l.member_id,
+           format('%s %s of %s posted %s times', l.kind, l.document, l.source, count(*))
+      FROM @extschema@.ledger l
+     WHERE l.kind = 'earn'
+     GROUP BY l.member_id, l.program_id, l.source, l.document, l.kind
+    HAVING count(*) > 1
+    UNION ALL
     SELECT 'earning entry matches its order', o.member_id,
            format('order %s earned %s, entry %s', o.document, o.points, l.amount)
       FROM @extschema@.member_order o
