@@ -301,25 +301,6 @@ ComputeAccrual(const ProgramConfig *prog, const AccrualOrder *order,
 	pfree(shares);
 }
 
-/* Copy a text[] Datum into a C string array */
-static void
-TextArrayToList(Datum arr, char ***items, int *n)
-{
-	Datum	   *elems;
-	bool	   *nulls;
-	int			count;
-	int			i;
-	int			k = 0;
-
-	deconstruct_array(DatumGetArrayTypeP(arr), TEXTOID, -1, false, TYPALIGN_INT,
-					  &elems, &nulls, &count);
-	*items = palloc(sizeof(char *) * Max(count, 1));
-	for (i = 0; i < count; i++)
-		if (!nulls[i])
-			(*items)[k++] = TextDatumGetCString(elems[i]);
-	*n = k;
-}
-
 /* Look a customer up in a program; enroll when the program says so */
 void
 ResolveMember(const ProgramConfig *prog, const char *customer_key, const char *card_no,
@@ -380,10 +361,10 @@ ResolveMember(const ProgramConfig *prog, const char *customer_key, const char *c
 	m->found = true;
 	m->member_id = DatumGetInt64(SPI_getbinval(t, d, 1, &isnull));
 	m->status = SPI_getvalue(t, d, 2);
-	TextArrayToList(SPI_getbinval(t, d, 3, &isnull), &m->groups, &m->ngroups);
+	LoyaltyTextArray(SPI_getbinval(t, d, 3, &isnull), &m->groups, &m->ngroups);
 	v = SPI_getbinval(t, d, 4, &isnull);
 	if (!isnull)
-		TextArrayToList(v, &m->series, &m->nseries);
+		LoyaltyTextArray(v, &m->series, &m->nseries);
 	m->has_birthday = LoyaltyGetBool(t, d, 5);
 	v = SPI_getbinval(t, d, 6, &isnull);
 	m->multiplier_e4 = isnull ? 10000 : ScaledFromNumeric(DatumGetNumeric(v), 4, "tier multiplier");

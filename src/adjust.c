@@ -22,6 +22,22 @@ PG_FUNCTION_INFO_V1(lot_expiry);
 static SPIPlanPtr PriorAdjustPlan = NULL;
 static SPIPlanPtr CreditPlan = NULL;
 
+/* Lock the member's balance row (the lock every writer of the member takes first) */
+static void
+LockBalanceRow(int64 member_id, int64 program_id)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			types[2] = {INT8OID, INT8OID};
+	Datum		values[2];
+
+	LoyaltyPlan(&plan,
+				"SELECT 1 FROM loyalty.balance WHERE member_id = $1 AND program_id = $2 FOR UPDATE",
+				2, types);
+	values[0] = Int64GetDatum(member_id);
+	values[1] = Int64GetDatum(program_id);
+	LoyaltyExec(plan, values, NULL, false, 1);
+}
+
 /* An earlier adjustment with the same document: same amount is a no-op, else an error */
 static bool
 PriorAdjustment(int64 member_id, int64 program_id, const char *document, Points amount)
@@ -134,6 +150,8 @@ adjust_points(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_LOYALTY_UNKNOWN_MEMBER),
 				 errmsg("customer \"%s\" is not a member of loyalty program \"%s\"",
 						text_to_cstring(PG_GETARG_TEXT_PP(1)), prog->code)));
+	/* the balance row lock makes a retry wait for the first call, then see its entry */
+	LockBalanceRow(m.member_id, prog->program_id);
 	if (!PriorAdjustment(m.member_id, prog->program_id, document, amount))
 	{
 		if (amount > 0)

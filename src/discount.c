@@ -73,30 +73,6 @@ typedef struct Grant
 	int64		amount;
 } Grant;
 
-/* A text[] column as a C array (NULL: empty) */
-static void
-TextArrayColumn(HeapTuple t, TupleDesc d, int attno, char ***items, int *n)
-{
-	bool		isnull;
-	Datum		v = SPI_getbinval(t, d, attno, &isnull);
-	Datum	   *elems;
-	bool	   *nulls;
-	int			count;
-	int			i;
-	int			k = 0;
-
-	*items = NULL;
-	*n = 0;
-	if (isnull)
-		return;
-	deconstruct_array(DatumGetArrayTypeP(v), TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &count);
-	*items = palloc(sizeof(char *) * Max(count, 1));
-	for (i = 0; i < count; i++)
-		if (!nulls[i])
-			(*items)[k++] = TextDatumGetCString(elems[i]);
-	*n = k;
-}
-
 /* Whether a list holds a value */
 static bool
 Has(char **items, int n, const char *value)
@@ -255,7 +231,7 @@ LoadPolicies(int64 program_id, TimestampTz at, int weekday, int hour, int64 bill
 		}
 		if (bill < LoyaltyGetInt64(t, d, 12, 0))
 			ok = false;
-		TextArrayColumn(t, d, 13, &cgroups, &ncgroups);
+		LoyaltyGetTextArray(t, d, 13, &cgroups, &ncgroups);
 		if (ncgroups > 0)
 		{
 			bool		any = false;
@@ -276,8 +252,8 @@ LoadPolicies(int64 program_id, TimestampTz at, int weekday, int hour, int64 bill
 		p->value = LoyaltyGetInt64(t, d, 4, 0);
 		p->exclusive = LoyaltyGetBool(t, d, 5);
 		p->campaign_id = LoyaltyGetInt64(t, d, 6, 0);
-		TextArrayColumn(t, d, 7, &p->item_groups, &p->n_item_groups);
-		TextArrayColumn(t, d, 8, &p->skus, &p->n_skus);
+		LoyaltyGetTextArray(t, d, 7, &p->item_groups, &p->n_item_groups);
+		LoyaltyGetTextArray(t, d, 8, &p->skus, &p->n_skus);
 		n++;
 	}
 	/* a policy of a campaign applies only while the campaign runs */
@@ -369,7 +345,7 @@ quote_discounts(PG_FUNCTION_ARGS)
 		values[1] = CStringGetTextDatum(customer_key);
 		LoyaltyExec(CustomerPlan, values, NULL, true, 1);
 		if (SPI_processed == 1)
-			TextArrayColumn(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &groups, &ngroups);
+			LoyaltyGetTextArray(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &groups, &ngroups);
 	}
 
 	bill = LoadLines(json, &lines, &nlines);

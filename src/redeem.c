@@ -74,24 +74,6 @@ static SPIPlanPtr RestoreLotPlan = NULL;
 static SPIPlanPtr MarkRefundedPlan = NULL;
 static SPIPlanPtr ReleaseDocHoldPlan = NULL;
 
-/* A text[] Datum as a palloc'd list of C strings (NULL elements skipped) */
-static void
-TextArrayList(Datum arr, char ***items, int *n)
-{
-	Datum	   *elems;
-	bool	   *nulls;
-	int			count;
-	int			i;
-
-	deconstruct_array(DatumGetArrayTypeP(arr), TEXTOID, -1, false, TYPALIGN_INT,
-					  &elems, &nulls, &count);
-	*items = palloc(sizeof(char *) * Max(count, 1));
-	*n = 0;
-	for (i = 0; i < count; i++)
-		if (!nulls[i])
-			(*items)[(*n)++] = TextDatumGetCString(elems[i]);
-}
-
 /* Load a program's redemption policy; defaults when it has no row */
 void
 RedeemLoadPolicy(int64 program_id, RedeemPolicy *p)
@@ -124,8 +106,8 @@ RedeemLoadPolicy(int64 program_id, RedeemPolicy *p)
 	p->max_bill_percent = ScaledFromNumeric(DatumGetNumeric(SPI_getbinval(t, d, 3, &isnull)), 2,
 											"max_bill_percent");
 	p->step = DatumGetPoints(SPI_getbinval(t, d, 4, &isnull));
-	TextArrayList(SPI_getbinval(t, d, 5, &isnull), &p->excluded_groups, &p->nexcluded_groups);
-	TextArrayList(SPI_getbinval(t, d, 6, &isnull), &p->excluded_skus, &p->nexcluded_skus);
+	LoyaltyTextArray(SPI_getbinval(t, d, 5, &isnull), &p->excluded_groups, &p->nexcluded_groups);
+	LoyaltyTextArray(SPI_getbinval(t, d, 6, &isnull), &p->excluded_skus, &p->nexcluded_skus);
 	p->hold_minutes = DatumGetInt32(SPI_getbinval(t, d, 7, &isnull));
 	p->require_otp = DatumGetBool(SPI_getbinval(t, d, 8, &isnull));
 	p->otp_minutes = DatumGetInt32(SPI_getbinval(t, d, 9, &isnull));
@@ -717,6 +699,35 @@ redeem_available(PG_FUNCTION_ARGS)
 	PG_RETURN_POINTS(result);
 }
 
+/* The arguments redeem_lines and hold_lines share */
+typedef struct SpendArgs
+{
+	ProgramConfig *prog;
+	char	   *customer_key;
+	char	   *document;
+	Points		points;
+	char	   *branch;
+	char	   *otp;
+	char	   *source;
+} SpendArgs;
+
+/* Read program, customer, document, points, branch, code and source; points must not be null */
+static void
+ReadSpendArgs(FunctionCallInfo fcinfo, SpendArgs *a)
+{
+	a->prog = LoyaltyGetProgramByCode(RequiredText(fcinfo, 0, "program"));
+	a->customer_key = RequiredText(fcinfo, 1, "customer key");
+	a->document = RequiredText(fcinfo, 2, "document");
+	if (PG_ARGISNULL(3))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("points must not be null")));
+	a->points = PG_GETARG_POINTS(3);
+	a->branch = OptionalText(fcinfo, 6);
+	a->otp = OptionalText(fcinfo, 7);
+	a->source = PG_ARGISNULL(8) ? "pos" : text_to_cstring(PG_GETARG_TEXT_PP(8));
+}
+
 /*
  * SQL: loyalty.redeem_lines(program, customer_key, document, points, lines,
  * total, branch, otp, source)
@@ -724,13 +735,7 @@ redeem_available(PG_FUNCTION_ARGS)
 Datum
 redeem_lines(PG_FUNCTION_ARGS)
 {
-	ProgramConfig *prog = LoyaltyGetProgramByCode(RequiredText(fcinfo, 0, "program"));
-	char	   *customer_key = RequiredText(fcinfo, 1, "customer key");
-	char	   *document = RequiredText(fcinfo, 2, "document");
-	Points		points;
-	char	   *branch = OptionalText(fcinfo, 6);
-	char	   *otp = OptionalText(fcinfo, 7);
-	char	   *source = PG_ARGISNULL(8) ? "pos" : text_to_cstring(PG_GETARG_TEXT_PP(8));
+	SpendArgs	a;
 	RedeemPolicy policy;
 	RedeemMember m;
 	RedeemBill bill;
@@ -741,34 +746,30 @@ redeem_lines(PG_FUNCTION_ARGS)
 	int64		amount;
 	Datum		result;
 
-	if (PG_ARGISNULL(3))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("points must not be null")));
-	points = PG_GETARG_POINTS(3);
+	ReadSpendArgs(fcinfo, &a);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	RedeemLoadPolicy(prog->program_id, &policy);
-	CheckPointsArg(&policy, points);
+	RedeemLoadPolicy(a.prog->program_id, &policy);
+	CheckPointsArg(&policy, a.points);
 	ReadBill(fcinfo, 4, 5, &policy, &bill);
-	RedeemFindMember(prog, customer_key, &m);
+	RedeemFindMember(a.prog, a.customer_key, &m);
 
-	balance = LockBalance(m.member_id, prog->program_id, &exists);
-	if (PriorRedemption(m.member_id, prog->program_id, source, document, points,
+	balance = LockBalance(m.member_id, a.prog->program_id, &exists);
+	if (PriorRedemption(m.member_id, a.prog->program_id, a.source, a.document, a.points,
 						&redemption_id, &amount))
 	{
-		result = RedemptionResult(fcinfo, redemption_id, points, amount, true);
+		result = RedemptionResult(fcinfo, redemption_id, a.points, amount, true);
 		SPI_finish();
 		PG_RETURN_DATUM(result);
 	}
 	CheckMemberActive(&m);
-	ComputeQuote(prog, &policy, true, balance - HeldPoints(m.member_id, prog->program_id, 0),
+	ComputeQuote(a.prog, &policy, true, balance - HeldPoints(m.member_id, a.prog->program_id, 0),
 				 &bill, &q);
-	CheckAgainstQuote(&q, points);
+	CheckAgainstQuote(&q, a.points);
 	if (policy.require_otp)
-		RedeemCheckOtp(m.member_id, prog->program_id, document, otp);
-	redemption_id = SpendPoints(prog, m.member_id, source, document, points, &bill, branch, 0);
-	result = RedemptionResult(fcinfo, redemption_id, points, MoneyOfPoints(prog, points), false);
+		RedeemCheckOtp(m.member_id, a.prog->program_id, a.document, a.otp);
+	redemption_id = SpendPoints(a.prog, m.member_id, a.source, a.document, a.points, &bill, a.branch, 0);
+	result = RedemptionResult(fcinfo, redemption_id, a.points, MoneyOfPoints(a.prog, a.points), false);
 	SPI_finish();
 	PG_RETURN_DATUM(result);
 }
@@ -780,13 +781,7 @@ redeem_lines(PG_FUNCTION_ARGS)
 Datum
 redeem_hold_lines(PG_FUNCTION_ARGS)
 {
-	ProgramConfig *prog = LoyaltyGetProgramByCode(RequiredText(fcinfo, 0, "program"));
-	char	   *customer_key = RequiredText(fcinfo, 1, "customer key");
-	char	   *document = RequiredText(fcinfo, 2, "document");
-	Points		points;
-	char	   *branch = OptionalText(fcinfo, 6);
-	char	   *otp = OptionalText(fcinfo, 7);
-	char	   *source = PG_ARGISNULL(8) ? "pos" : text_to_cstring(PG_GETARG_TEXT_PP(8));
+	SpendArgs	a;
 	RedeemPolicy policy;
 	RedeemMember m;
 	RedeemBill bill;
@@ -805,15 +800,11 @@ redeem_hold_lines(PG_FUNCTION_ARGS)
 	char		nulls[11];
 	TimestampTz now = GetCurrentTransactionStartTimestamp();
 
-	if (PG_ARGISNULL(3))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("points must not be null")));
-	points = PG_GETARG_POINTS(3);
+	ReadSpendArgs(fcinfo, &a);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	RedeemLoadPolicy(prog->program_id, &policy);
-	CheckPointsArg(&policy, points);
+	RedeemLoadPolicy(a.prog->program_id, &policy);
+	CheckPointsArg(&policy, a.points);
 	minutes = PG_ARGISNULL(9) ? policy.hold_minutes : PG_GETARG_INT32(9);
 	if (minutes <= 0 || minutes > 7 * 24 * 60)
 		ereport(ERROR,
@@ -821,17 +812,17 @@ redeem_hold_lines(PG_FUNCTION_ARGS)
 				 errmsg("a hold lasts from 1 minute to 7 days"),
 				 errdetail("%d minutes were asked for.", minutes)));
 	ReadBill(fcinfo, 4, 5, &policy, &bill);
-	RedeemFindMember(prog, customer_key, &m);
+	RedeemFindMember(a.prog, a.customer_key, &m);
 
-	balance = LockBalance(m.member_id, prog->program_id, &exists);
+	balance = LockBalance(m.member_id, a.prog->program_id, &exists);
 	LoyaltyPlan(&PriorHoldPlan,
 				"SELECT hold_id, points FROM loyalty.redemption_hold WHERE member_id = $1"
 				" AND program_id = $2 AND source = $3 AND document = $4",
 				4, prior_types);
 	values[0] = Int64GetDatum(m.member_id);
-	values[1] = Int64GetDatum(prog->program_id);
-	values[2] = CStringGetTextDatum(source);
-	values[3] = CStringGetTextDatum(document);
+	values[1] = Int64GetDatum(a.prog->program_id);
+	values[2] = CStringGetTextDatum(a.source);
+	values[3] = CStringGetTextDatum(a.document);
 	LoyaltyExec(PriorHoldPlan, values, NULL, false, 1);
 	if (SPI_processed == 1)
 	{
@@ -839,26 +830,26 @@ redeem_hold_lines(PG_FUNCTION_ARGS)
 		Points		prior = DatumGetPoints(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
 
 		hold_id = LoyaltyGetInt64(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, 0);
-		if (prior != points)
+		if (prior != a.points)
 			ereport(ERROR,
 					(errcode(ERRCODE_REDEEM_IDEMPOTENCY_CONFLICT),
-					 errmsg("bill \"%s\" already holds a different number of points", document),
+					 errmsg("bill \"%s\" already holds a different number of points", a.document),
 					 errdetail("The first hold was for %s points, this one asks for %s.",
-							   PointsToCString(prior), PointsToCString(points))));
+							   PointsToCString(prior), PointsToCString(a.points))));
 		SPI_finish();
 		PG_RETURN_INT64(hold_id);
 	}
-	if (PriorRedemption(m.member_id, prog->program_id, source, document, points,
+	if (PriorRedemption(m.member_id, a.prog->program_id, a.source, a.document, a.points,
 						&prior_id, &prior_amount))
 		ereport(ERROR,
 				(errcode(ERRCODE_REDEEM_IDEMPOTENCY_CONFLICT),
-				 errmsg("bill \"%s\" was already paid with points", document)));
+				 errmsg("bill \"%s\" was already paid with points", a.document)));
 	CheckMemberActive(&m);
-	ComputeQuote(prog, &policy, true, balance - HeldPoints(m.member_id, prog->program_id, 0),
+	ComputeQuote(a.prog, &policy, true, balance - HeldPoints(m.member_id, a.prog->program_id, 0),
 				 &bill, &q);
-	CheckAgainstQuote(&q, points);
+	CheckAgainstQuote(&q, a.points);
 	if (policy.require_otp)
-		RedeemCheckOtp(m.member_id, prog->program_id, document, otp);
+		RedeemCheckOtp(m.member_id, a.prog->program_id, a.document, a.otp);
 
 	hold_id = LoyaltyGenerateId();
 	types[5] = ptype;
@@ -870,13 +861,13 @@ redeem_hold_lines(PG_FUNCTION_ARGS)
 	memset(nulls, ' ', sizeof(nulls));
 	values[0] = Int64GetDatum(m.member_id);
 	values[1] = Int64GetDatum(hold_id);
-	values[2] = Int64GetDatum(prog->program_id);
-	values[3] = CStringGetTextDatum(source);
-	values[4] = CStringGetTextDatum(document);
-	values[5] = PointsGetDatum(points);
+	values[2] = Int64GetDatum(a.prog->program_id);
+	values[3] = CStringGetTextDatum(a.source);
+	values[4] = CStringGetTextDatum(a.document);
+	values[5] = PointsGetDatum(a.points);
 	values[6] = NumericGetDatum(MoneyToNumeric(bill.total));
 	values[7] = NumericGetDatum(MoneyToNumeric(bill.eligible));
-	values[8] = LoyaltyTextOrNull(branch, &nulls[8]);
+	values[8] = LoyaltyTextOrNull(a.branch, &nulls[8]);
 	values[9] = TimestampTzGetDatum(now);
 	values[10] = Int32GetDatum(minutes);
 	LoyaltyExec(InsertHoldPlan, values, nulls, false, 0);

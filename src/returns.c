@@ -19,6 +19,7 @@
 #include "utils/numeric.h"
 
 #include "accrual.h"
+#include "arith.h"
 #include "errcodes.h"
 #include "ledger.h"
 #include "money.h"
@@ -86,21 +87,13 @@ CheckReturnMode(int64 program_id, const char *source, const char *document,
 				 errhint("Keep returning this order the same way, or cancel what is left of it.")));
 }
 
-/* round(total * part / whole) half away from zero, exact */
+/* round(total * part / whole) half away from zero, exact; all of it once part reaches whole */
 static Points
 Proportion(Points total, int64 part, int64 whole)
 {
-	int128		num = (int128) total * part;
-	int128		q;
-	int128		r;
-
 	if (whole <= 0 || part >= whole)
 		return total;
-	q = num / whole;
-	r = num % whole;
-	if (2 * (r < 0 ? -r : r) >= whole)
-		q += num < 0 ? -1 : 1;
-	return (Points) q;
+	return (Points) LoyaltyDivRound((int128) total * part, whole);
 }
 
 /* A numeric SPI column in hundredths or thousandths */

@@ -40,7 +40,6 @@ static void LoadPrograms(void);
 static void LoadRules(void);
 static int	CompareRules(const void *a, const void *b);
 static char *CopyText(HeapTuple tuple, TupleDesc desc, int attno);
-static char **TextArrayColumn(HeapTuple tuple, TupleDesc desc, int attno, int *n);
 static int64 NumericColumn(HeapTuple tuple, TupleDesc desc, int attno, int digits);
 
 /* Register the invalidation callback (called from _PG_init) */
@@ -232,8 +231,8 @@ LoadRules(void)
 		r->valid_from = DatumGetTimestampTz(SPI_getbinval(t, d, 17, &isnull));
 		r->valid_to = DatumGetTimestampTz(SPI_getbinval(t, d, 18, &isnull));
 		r->campaign_id = LoyaltyGetInt64(t, d, 19, 0);
-		r->target_groups = TextArrayColumn(t, d, 20, &r->ntarget_groups);
-		r->target_tiers = TextArrayColumn(t, d, 21, &r->ntarget_tiers);
+		LoyaltyGetTextArray(t, d, 20, &r->target_groups, &r->ntarget_groups);
+		LoyaltyGetTextArray(t, d, 21, &r->target_tiers, &r->ntarget_tiers);
 		if (r->card_series != NULL)
 			prog->uses_card_series = true;
 	}
@@ -267,29 +266,6 @@ CompareRules(const void *a, const void *b)
 	if (ra->rule_id != rb->rule_id)
 		return ra->rule_id < rb->rule_id ? -1 : 1;
 	return 0;
-}
-
-/* A text[] column copied into the current context (NULL: empty) */
-static char **
-TextArrayColumn(HeapTuple tuple, TupleDesc desc, int attno, int *n)
-{
-	bool		isnull;
-	Datum		v = SPI_getbinval(tuple, desc, attno, &isnull);
-	Datum	   *elems;
-	bool	   *nulls;
-	int			count;
-	int			i;
-	char	  **items;
-
-	*n = 0;
-	if (isnull)
-		return NULL;
-	deconstruct_array(DatumGetArrayTypeP(v), TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &count);
-	items = palloc(sizeof(char *) * Max(count, 1));
-	for (i = 0; i < count; i++)
-		if (!nulls[i])
-			items[(*n)++] = TextDatumGetCString(elems[i]);
-	return items;
 }
 
 /* A text column copied into the current context, NULL stays NULL */

@@ -6,6 +6,7 @@
 
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
@@ -131,4 +132,35 @@ LoyaltyGetBool(HeapTuple tuple, TupleDesc desc, int attno)
 	Datum		d = SPI_getbinval(tuple, desc, attno, &isnull);
 
 	return !isnull && DatumGetBool(d);
+}
+
+/* A text[] Datum as a palloc'd array of C strings, NULL elements left out */
+void
+LoyaltyTextArray(Datum arr, char ***items, int *n)
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	int			count;
+	int			i;
+
+	deconstruct_array(DatumGetArrayTypeP(arr), TEXTOID, -1, false, TYPALIGN_INT,
+					  &elems, &nulls, &count);
+	*items = palloc(sizeof(char *) * Max(count, 1));
+	*n = 0;
+	for (i = 0; i < count; i++)
+		if (!nulls[i])
+			(*items)[(*n)++] = TextDatumGetCString(elems[i]);
+}
+
+/* A text[] column of an SPI result as C strings (NULL: empty) */
+void
+LoyaltyGetTextArray(HeapTuple tuple, TupleDesc desc, int attno, char ***items, int *n)
+{
+	bool		isnull;
+	Datum		v = SPI_getbinval(tuple, desc, attno, &isnull);
+
+	*items = NULL;
+	*n = 0;
+	if (!isnull)
+		LoyaltyTextArray(v, items, n);
 }

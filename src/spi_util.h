@@ -15,5 +15,7 @@ extern Datum LoyaltyTextOrNull(const char *str, char *null_flag);
 extern char *LoyaltyGetText(HeapTuple tuple, TupleDesc desc, int attno);
 extern int64 LoyaltyGetInt64(HeapTuple tuple, TupleDesc desc, int attno, int64 when_null);
 extern bool LoyaltyGetBool(HeapTuple tuple, TupleDesc desc, int attno);
+extern void LoyaltyTextArray(Datum arr, char ***items, int *n);
+extern void LoyaltyGetTextArray(HeapTuple tuple, TupleDesc desc, int attno, char ***items, int *n);
 
 #endif							/* PG_LOYALTY_SPI_UTIL_H */
