@@ -54,11 +54,12 @@ SELECT customer_key::bigint AS customer_id, member_id FROM loyalty.member WHERE 
 ALTER TABLE shop.gen_member ADD PRIMARY KEY (customer_id);
 
 -- Orders: customer skewed towards low ids (10% of customers place ~30% of the
--- orders), 1-8 lines, chronological order ids.
+-- orders), 1-8 lines, chronological order ids, the last two days
+-- before now (returns are dated a day after their order and must not lie in the future).
 CREATE UNLOGGED TABLE shop.gen_order AS
 SELECT o AS order_id,
        1 + floor(:customers * random() ^ 1.5)::bigint AS customer_id,
-       now() - interval '730 days' + (o - 1) * (interval '730 days' / :orders)
+       now() - interval '732 days' + (o - 1) * (interval '730 days' / :orders)
              + random() * interval '10 minutes' AS ordered_at,
        'B' || (1 + floor(random() * :branches)::int) AS branch,
        1 + floor(random() * 8)::int AS nlines,
