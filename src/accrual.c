@@ -31,6 +31,7 @@
 #include "spi_util.h"
 #include "tiers.h"
 #include "campaign.h"
+#include "posting.h"
 
 
 static SPIPlanPtr MemberPlan = NULL;
@@ -38,6 +39,7 @@ static SPIPlanPtr EnrollPlan = NULL;
 static SPIPlanPtr PostEarnPlan = NULL;
 static SPIPlanPtr ExistingOrderPlan = NULL;
 static SPIPlanPtr OtherMemberPlan = NULL;
+static SPIPlanPtr CardHolderPlan = NULL;
 
 /* Whether a text[]-like list holds value */
 static bool
@@ -301,6 +303,37 @@ ComputeAccrual(const ProgramConfig *prog, const AccrualOrder *order,
 	pfree(shares);
 }
 
+/*
+ * The customer key of the holder of an active card of the program, for a
+ * bill identified by its card alone; NULL (a guest) when the card is not
+ * one, or an error when the program wants unknown customers refused.
+ */
+static char *
+CardHolder(const ProgramConfig *prog, const char *card_no)
+{
+	Oid			types[2] = {TEXTOID, INT8OID};
+	Datum		values[2];
+
+	LoyaltyPlan(&CardHolderPlan,
+				"SELECT k.customer_key FROM loyalty.card c JOIN loyalty.member_key k "
+				"ON k.member_id = c.member_id AND k.program_id = c.program_id "
+				"WHERE c.card_no = $1 AND c.program_id = $2 AND c.status = 'active' "
+				"ORDER BY k.customer_key LIMIT 1",
+				2, types);
+	values[0] = CStringGetTextDatum(card_no);
+	values[1] = Int64GetDatum(prog->program_id);
+	LoyaltyExec(CardHolderPlan, values, NULL, true, 1);
+	if (SPI_processed == 1)
+		return SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	if (prog->unknown_customer == UNKNOWN_CUSTOMER_ERROR)
+		ereport(ERROR,
+				(errcode(ERRCODE_LOYALTY_UNKNOWN_MEMBER),
+				 errmsg("card \"%s\" is not an active card of loyalty program \"%s\"",
+						card_no, prog->code),
+				 errhint("Issue the card with loyalty.issue_card(), or record the bill with the customer key.")));
+	return NULL;
+}
+
 /* Look a customer up in a program; enroll when the program says so */
 void
 ResolveMember(const ProgramConfig *prog, const char *customer_key, const char *card_no,
@@ -316,6 +349,8 @@ ResolveMember(const ProgramConfig *prog, const char *customer_key, const char *c
 
 	memset(m, 0, sizeof(*m));
 	m->multiplier_e4 = 10000;
+	if (customer_key == NULL && card_no != NULL)
+		customer_key = CardHolder(prog, card_no);
 	if (customer_key == NULL)
 		return;
 	LoyaltyPlan(&MemberPlan,
@@ -430,18 +465,11 @@ MakeArray(Datum *elems, bool *nulls, int n, Oid elemtype)
 											  elemtype, typlen, typbyval, typalign));
 }
 
-/* Write the order, its lines, the earning entry, the lot and the balance in one statement */
-static bool
-PostEarn(const ProgramConfig *prog, const AccrualOrder *order, const MemberInfo *m,
-		 const AccrualComputation *c, int64 entry_id)
+/* The values an order's earning writes, as the posting statement's parameters */
+static void
+BuildEarnValues(const ProgramConfig *prog, const AccrualOrder *order, const MemberInfo *m,
+				const AccrualComputation *c, int64 entry_id, EarnValues *ev)
 {
-	Oid			points_type = LoyaltyTypeOid("points");
-	Oid			types[25] = {INT8OID, INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TIMESTAMPTZOID,
-		NUMERICOID, InvalidOid, InvalidOid, INT8OID, INT4ARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
-		InvalidOid, InvalidOid, InvalidOid, INT8ARRAYOID, INT8OID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT8OID,
-	BOOLOID, InvalidOid, INT8OID};
-	Datum		values[25];
-	char		nulls[25];
 	int			n = order->nlines;
 	Datum	   *e_line = palloc(sizeof(Datum) * Max(n, 1));
 	Datum	   *e_sku = palloc(sizeof(Datum) * Max(n, 1));
@@ -453,13 +481,90 @@ PostEarn(const ProgramConfig *prog, const AccrualOrder *order, const MemberInfo 
 	bool	   *n_sku = palloc(sizeof(bool) * Max(n, 1));
 	bool	   *n_group = palloc(sizeof(bool) * Max(n, 1));
 	bool	   *n_rule = palloc(sizeof(bool) * Max(n, 1));
+	Datum	   *values = ev->values;
+	char	   *nulls = ev->nulls;
 	LedgerEntry e;
-	bool		isnull;
 	int			i;
 
-	types[8] = types[9] = types[23] = points_type;
-	types[14] = types[15] = NUMERICARRAYOID;
-	types[16] = get_array_type(points_type);
+	ev->nlines = n;
+	ev->points_type = LoyaltyTypeOid("points");
+	for (i = 0; i < n; i++)
+	{
+		const AccrualLine *line = &order->lines[i];
+
+		e_line[i] = Int32GetDatum(line->line_no);
+		e_sku[i] = line->sku ? CStringGetTextDatum(line->sku) : (Datum) 0;
+		n_sku[i] = line->sku == NULL;
+		e_group[i] = line->item_group ? CStringGetTextDatum(line->item_group) : (Datum) 0;
+		n_group[i] = line->item_group == NULL;
+		e_qty[i] = NumericGetDatum(ScaledToNumeric(line->quantity, 3));
+		e_amount[i] = NumericGetDatum(MoneyToNumeric(line->amount));
+		e_points[i] = PointsGetDatum(c->lines[i].points);
+		e_rule[i] = Int64GetDatum(c->lines[i].rule ? c->lines[i].rule->rule_id : 0);
+		n_rule[i] = c->lines[i].rule == NULL;
+	}
+
+	memset(&e, 0, sizeof(e));
+	e.member_id = m->member_id;
+	e.entry_id = entry_id;
+	e.program_id = prog->program_id;
+	e.kind = "earn";
+	e.amount = c->total;
+	e.source = order->source;
+	e.document = order->document;
+	e.branch = order->branch;
+	e.rule_id = c->main_rule_id;
+	e.campaign_id = c->main_campaign_id;
+	e.created_at = GetCurrentTransactionStartTimestamp();
+	e.has_expiry = LotExpiry(prog, order->ordered_at, &e.expires_at);
+
+	memset(nulls, ' ', sizeof(ev->nulls));
+	values[EP_MEMBER] = Int64GetDatum(m->member_id);
+	values[EP_PROGRAM] = Int64GetDatum(prog->program_id);
+	values[EP_SOURCE] = CStringGetTextDatum(order->source);
+	values[EP_DOCUMENT] = CStringGetTextDatum(order->document);
+	values[EP_BRANCH] = LoyaltyTextOrNull(order->branch, &nulls[EP_BRANCH]);
+	values[EP_CHANNEL] = LoyaltyTextOrNull(order->channel, &nulls[EP_CHANNEL]);
+	values[EP_ORDERED_AT] = TimestampTzGetDatum(order->ordered_at);
+	values[EP_AMOUNT] = NumericGetDatum(MoneyToNumeric(order->total));
+	values[EP_POINTS] = PointsGetDatum(c->total);
+	values[EP_VISIT_POINTS] = PointsGetDatum(c->visit_points);
+	values[EP_ENTRY] = Int64GetDatum(entry_id);
+	values[EP_LINE_NOS] = MakeArray(e_line, NULL, n, INT4OID);
+	values[EP_LINE_SKUS] = MakeArray(e_sku, n_sku, n, TEXTOID);
+	values[EP_LINE_GROUPS] = MakeArray(e_group, n_group, n, TEXTOID);
+	values[EP_LINE_QUANTITIES] = MakeArray(e_qty, NULL, n, NUMERICOID);
+	values[EP_LINE_AMOUNTS] = MakeArray(e_amount, NULL, n, NUMERICOID);
+	values[EP_LINE_POINTS] = MakeArray(e_points, NULL, n, ev->points_type);
+	values[EP_LINE_RULES] = MakeArray(e_rule, n_rule, n, INT8OID);
+	values[EP_RULE] = Int64GetDatum(c->main_rule_id);
+	nulls[EP_RULE] = c->main_rule_id ? ' ' : 'n';
+	values[EP_CREATED_AT] = TimestampTzGetDatum(e.created_at);
+	values[EP_EXPIRES_AT] = TimestampTzGetDatum(e.expires_at);
+	nulls[EP_EXPIRES_AT] = e.has_expiry ? ' ' : 'n';
+	values[EP_CHECKSUM] = Int64GetDatum(LedgerChecksum(&e));
+	values[EP_EARNS] = BoolGetDatum(c->total > 0);
+	values[EP_ROUNDING] = PointsGetDatum(c->rounding);
+	values[EP_CAMPAIGN] = Int64GetDatum(c->main_campaign_id);
+	nulls[EP_CAMPAIGN] = c->main_campaign_id ? ' ' : 'n';
+}
+
+/*
+ * Write the order, its lines, the earning entry, the lot and the balance in
+ * one statement; false when the document was already posted.  Used when the
+ * row routines of posting.c are not (see PostEarnDirect).
+ */
+static bool
+PostEarnSql(EarnValues *ev)
+{
+	Oid			types[EP_COUNT] = {INT8OID, INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TIMESTAMPTZOID,
+		NUMERICOID, InvalidOid, InvalidOid, INT8OID, INT4ARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
+		NUMERICARRAYOID, NUMERICARRAYOID, InvalidOid, INT8ARRAYOID, INT8OID, TIMESTAMPTZOID, TIMESTAMPTZOID,
+	INT8OID, BOOLOID, InvalidOid, INT8OID};
+	bool		isnull;
+
+	types[EP_POINTS] = types[EP_VISIT_POINTS] = types[EP_ROUNDING] = ev->points_type;
+	types[EP_LINE_POINTS] = get_array_type(ev->points_type);
 	LoyaltyPlan(&PostEarnPlan,
 				"WITH o AS ("
 				" INSERT INTO loyalty.member_order (member_id, program_id, source, document, branch,"
@@ -490,72 +595,29 @@ PostEarn(const ProgramConfig *prog, const AccrualOrder *order, const MemberInfo 
 				" INSERT INTO loyalty.lot (member_id, lot_id, program_id, earned, remaining, earned_at, expires_at)"
 				" SELECT $1, $11, $2, $9, greatest(0, least($9, b.points)), $7, $21 FROM b WHERE $23)"
 				" SELECT count(*) FROM o",
-				25, types);
-
-	for (i = 0; i < n; i++)
-	{
-		const AccrualLine *line = &order->lines[i];
-
-		e_line[i] = Int32GetDatum(line->line_no);
-		e_sku[i] = line->sku ? CStringGetTextDatum(line->sku) : (Datum) 0;
-		n_sku[i] = line->sku == NULL;
-		e_group[i] = line->item_group ? CStringGetTextDatum(line->item_group) : (Datum) 0;
-		n_group[i] = line->item_group == NULL;
-		e_qty[i] = DirectFunctionCall2(numeric_div,
-									   DirectFunctionCall1(int8_numeric, Int64GetDatum(line->quantity)),
-									   DirectFunctionCall1(int8_numeric, Int64GetDatum(1000)));
-		e_qty[i] = DirectFunctionCall2(numeric_round, e_qty[i], Int32GetDatum(3));
-		e_amount[i] = NumericGetDatum(MoneyToNumeric(line->amount));
-		e_points[i] = PointsGetDatum(c->lines[i].points);
-		e_rule[i] = Int64GetDatum(c->lines[i].rule ? c->lines[i].rule->rule_id : 0);
-		n_rule[i] = c->lines[i].rule == NULL;
-	}
-
-	memset(&e, 0, sizeof(e));
-	e.member_id = m->member_id;
-	e.entry_id = entry_id;
-	e.program_id = prog->program_id;
-	e.kind = "earn";
-	e.amount = c->total;
-	e.source = order->source;
-	e.document = order->document;
-	e.branch = order->branch;
-	e.rule_id = c->main_rule_id;
-	e.campaign_id = c->main_campaign_id;
-	e.created_at = GetCurrentTransactionStartTimestamp();
-	e.has_expiry = LotExpiry(prog, order->ordered_at, &e.expires_at);
-
-	memset(nulls, ' ', sizeof(nulls));
-	values[0] = Int64GetDatum(m->member_id);
-	values[1] = Int64GetDatum(prog->program_id);
-	values[2] = CStringGetTextDatum(order->source);
-	values[3] = CStringGetTextDatum(order->document);
-	values[4] = LoyaltyTextOrNull(order->branch, &nulls[4]);
-	values[5] = LoyaltyTextOrNull(order->channel, &nulls[5]);
-	values[6] = TimestampTzGetDatum(order->ordered_at);
-	values[7] = NumericGetDatum(MoneyToNumeric(order->total));
-	values[8] = PointsGetDatum(c->total);
-	values[9] = PointsGetDatum(c->visit_points);
-	values[10] = Int64GetDatum(entry_id);
-	values[11] = MakeArray(e_line, NULL, n, INT4OID);
-	values[12] = MakeArray(e_sku, n_sku, n, TEXTOID);
-	values[13] = MakeArray(e_group, n_group, n, TEXTOID);
-	values[14] = MakeArray(e_qty, NULL, n, NUMERICOID);
-	values[15] = MakeArray(e_amount, NULL, n, NUMERICOID);
-	values[16] = MakeArray(e_points, NULL, n, points_type);
-	values[17] = MakeArray(e_rule, n_rule, n, INT8OID);
-	values[18] = Int64GetDatum(c->main_rule_id);
-	nulls[18] = c->main_rule_id ? ' ' : 'n';
-	values[19] = TimestampTzGetDatum(e.created_at);
-	values[20] = TimestampTzGetDatum(e.expires_at);
-	nulls[20] = e.has_expiry ? ' ' : 'n';
-	values[21] = Int64GetDatum(LedgerChecksum(&e));
-	values[22] = BoolGetDatum(c->total > 0);
-	values[23] = PointsGetDatum(c->rounding);
-	values[24] = Int64GetDatum(c->main_campaign_id);
-	nulls[24] = c->main_campaign_id ? ' ' : 'n';
-	LoyaltyExec(PostEarnPlan, values, nulls, false, 0);
+				EP_COUNT, types);
+	LoyaltyExec(PostEarnPlan, ev->values, ev->nulls, false, 0);
 	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)) > 0;
+}
+
+/* Post an order's earning; false when the document was already posted */
+static bool
+PostEarn(const ProgramConfig *prog, const AccrualOrder *order, const MemberInfo *m,
+		 const AccrualComputation *c, int64 entry_id)
+{
+	EarnValues	ev;
+
+	BuildEarnValues(prog, order, m, c, entry_id, &ev);
+	switch (PostEarnDirect(&ev))
+	{
+		case POST_WRITTEN:
+			return true;
+		case POST_DUPLICATE:
+			return false;
+		case POST_UNAVAILABLE:
+			break;
+	}
+	return PostEarnSql(&ev);
 }
 
 /*
@@ -717,7 +779,7 @@ AccrueOrder(const AccrualOrder *order, AccrualResult *result)
 
 	memset(result, 0, sizeof(*result));
 	ValidateOrder(order);
-	if (order->customer_key == NULL)
+	if (order->customer_key == NULL && order->card_no == NULL)
 		return;
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");

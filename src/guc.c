@@ -15,6 +15,9 @@ bool		loyalty_accrual_enabled = true;
 /* This server's number in a sharded cluster: the top bits of every id */
 int			loyalty_node_id = 0;
 
+/* When off, earnings are always posted through SQL (see posting.c) */
+bool		loyalty_direct_posting = true;
+
 /* Define the pg_loyalty.* settings and reserve the prefix */
 void
 LoyaltyGucInit(void)
@@ -36,6 +39,15 @@ LoyaltyGucInit(void)
 							PGC_SIGHUP,
 							0,
 							NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("pg_loyalty.direct_posting",
+							 "Whether earnings are written through the executor's row routines.",
+							 "On (the default), an order's earning is written without planning SQL; off, it is written by one SQL statement. Both give the same rows; the switch exists for measurement and diagnosis.",
+							 &loyalty_direct_posting,
+							 true,
+							 PGC_SUSET,
+							 GUC_NOT_IN_SAMPLE,
+							 NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("pg_loyalty");
 }

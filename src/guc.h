@@ -7,6 +7,7 @@
 
 extern bool loyalty_accrual_enabled;
 extern int	loyalty_node_id;
+extern bool loyalty_direct_posting;
 
 extern void LoyaltyGucInit(void);
 

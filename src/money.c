@@ -80,11 +80,12 @@ MoneyFromDatum(Datum value, Oid type, const char *what)
 Numeric
 MoneyToNumeric(int64 hundredths)
 {
-	char		buf[32];
-	uint64		magnitude = hundredths < 0 ? -(uint64) hundredths : (uint64) hundredths;
+	return ScaledToNumeric(hundredths, 2);
+}
 
-	snprintf(buf, sizeof(buf), "%s" UINT64_FORMAT ".%02d",
-			 hundredths < 0 ? "-" : "", magnitude / MONEY_SCALE, (int) (magnitude % MONEY_SCALE));
-	return DatumGetNumeric(DirectFunctionCall3(numeric_in, CStringGetDatum(buf),
-											   ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
+/* A numeric with scale_digits decimals from an integer in 10^-scale_digits units */
+Numeric
+ScaledToNumeric(int64 value, int scale_digits)
+{
+	return int64_div_fast_to_numeric(value, scale_digits);
 }

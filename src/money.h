@@ -16,6 +16,7 @@ extern int64 MoneyFromNumeric(Numeric num, const char *what);
 extern int64 MoneyFromDatum(Datum value, Oid type, const char *what);
 extern Numeric MoneyToNumeric(int64 hundredths);
 extern int64 ScaledFromNumeric(Numeric num, int scale_digits, const char *what);
+extern Numeric ScaledToNumeric(int64 value, int scale_digits);
 extern bool MoneyTypeSupported(Oid type);
 
 #endif							/* PG_LOYALTY_MONEY_H */
