@@ -1,14 +1,24 @@
 # pg_loyalty: loyalty and promotion engine for PostgreSQL (PGXS build)
 
 EXTENSION   = pg_loyalty
-EXTVERSION  = 0.1
+# Every version, oldest first; the last one is the default and must match
+# default_version in pg_loyalty.control. Cutting a release: doc/upgrade.md.
+VERSIONS    = 0.1 0.2
+EXTVERSION  = $(lastword $(VERSIONS))
+RELEASED    = $(filter-out $(EXTVERSION),$(VERSIONS))
 MODULE_big  = pg_loyalty
 OBJS        = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
 
-# The install script is assembled from one source file per concern.
-SQL_SOURCES = $(sort $(wildcard src/sql/*.sql))
-DATA_built  = $(EXTENSION)--$(EXTVERSION).sql
-DATA        = $(filter-out $(DATA_built),$(wildcard $(EXTENSION)--*--*.sql))
+# The install script of the current version is assembled from one source file
+# per concern. Released versions keep their frozen install script
+# (src/sql/released/, installed as is). Each upgrade step FROM--TO is
+# assembled from src/sql/upgrade/TO/*.sql in name order.
+SQL_SOURCES  = $(sort $(wildcard src/sql/*.sql))
+RELEASED_SQL = $(patsubst %,src/sql/released/$(EXTENSION)--%.sql,$(RELEASED))
+UPGRADE_STEPS = $(join $(RELEASED),$(addprefix --,$(wordlist 2,$(words $(VERSIONS)),$(VERSIONS))))
+UPGRADE_SQL  = $(patsubst %,$(EXTENSION)--%.sql,$(UPGRADE_STEPS))
+DATA_built   = $(EXTENSION)--$(EXTVERSION).sql $(UPGRADE_SQL)
+DATA         = $(RELEASED_SQL)
 
 # pg_regress suites: sql/NAME.sql with expected/NAME.out, run in name order.
 REGRESS      = $(sort $(basename $(notdir $(wildcard sql/*.sql))))
@@ -22,7 +32,7 @@ ISOLATION_OPTS = --inputdir=test --temp-instance=./tmp_check_iso \
 WERROR      ?= -Werror
 PG_CPPFLAGS  = -I$(srcdir)/src -Wall -Wextra -Wno-unused-parameter \
                -Wno-missing-field-initializers -Wno-sign-compare $(WERROR)
-EXTRA_CLEAN  = test/results .test
+EXTRA_CLEAN  = test/results .test $(wildcard $(EXTENSION)--*.sql)
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
@@ -31,8 +41,26 @@ include $(PGXS)
 # PGXS does not track headers: rebuild every object when any header changes.
 $(OBJS): $(wildcard src/*.h)
 
-$(DATA_built): $(SQL_SOURCES)
-	cat $^ > $@
+CONTROL_VERSION := $(shell sed -n "s/^default_version *= *'\(.*\)'.*/\1/p" $(EXTENSION).control)
+ifneq ($(CONTROL_VERSION),$(EXTVERSION))
+$(error $(EXTENSION).control has default_version = '$(CONTROL_VERSION)' but VERSIONS in the Makefile ends with $(EXTVERSION))
+endif
+ifneq ($(words $(wildcard $(RELEASED_SQL))),$(words $(RELEASED)))
+$(error released version without its frozen install script: $(filter-out $(wildcard $(RELEASED_SQL)),$(RELEASED_SQL)))
+endif
+
+# (the directories are prerequisites too: adding or removing a file rebuilds)
+$(EXTENSION)--$(EXTVERSION).sql: $(SQL_SOURCES) src/sql
+	cat $(filter %.sql,$^) > $@
+
+# pg_loyalty--FROM--TO.sql: a guard line, then src/sql/upgrade/TO/*.sql in name order.
+define upgrade_rule
+$(EXTENSION)--$(1).sql: $$(sort $$(wildcard src/sql/upgrade/$(2)/*.sql)) $$(wildcard src/sql/upgrade/$(2))
+	{ printf '%s\n' '-- pg_loyalty upgrade $(subst --, to ,$(1)), assembled from src/sql/upgrade/$(2)/*.sql in name order.' \
+	         '\echo Use "ALTER EXTENSION $(EXTENSION) UPDATE" to load this file. \quit'; \
+	  cat /dev/null $$(filter %.sql,$$^); } > $$@
+endef
+$(foreach s,$(UPGRADE_STEPS),$(eval $(call upgrade_rule,$(s),$(lastword $(subst --, ,$(s))))))
 
 .PHONY: test demo bench crash-test worker fuzz soak check-regress check-isolation
 

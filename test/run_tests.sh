@@ -137,7 +137,8 @@ run_tap_scripts() {
         FAILED=$((FAILED + bad))
         echo "   test/tap/$name.sh: $ok passed, $bad failed"
         if [ "$bad" -gt 0 ]; then
-            grep -vE '^ok [0-9]+' "$log" | head -40 | sed 's/^/   | /'
+            grep -vE '^ok [0-9]+' "$log" | head -150 | sed 's/^/   | /'
+            echo "   | (whole log: test/results/cluster-$name.log)"
         fi
     done
 }
