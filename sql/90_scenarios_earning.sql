@@ -329,6 +329,11 @@ SELECT enroll('sc_hoamai', 'BD-1', 'Le Van Cuong', birthday => '1985-11-18') IS 
 SELECT birthday_multiplier('sc_hoamai', 'BD-1', '2026-11-18 12:00+00') AS on_day,
        birthday_multiplier('sc_hoamai', 'BD-1', '2026-11-16 12:00+00') AS monday_same_week,
        birthday_multiplier('sc_hoamai', 'BD-1', '2026-11-25 12:00+00') AS next_week;
+-- C4: the birthday discount for the bill: 20% on the day, 10% in the week, 0 after
+SELECT birthday_discount('sc_hoamai', 'BD-1', '2026-11-18 12:00+00') AS on_day,
+       birthday_discount('sc_hoamai', 'BD-1', '2026-11-22 12:00+00') AS sunday_same_week,
+       birthday_discount('sc_hoamai', 'BD-1', '2026-11-25 12:00+00') AS next_week,
+       birthday_discount('sc_hoamai', 'NOBODY', '2026-11-18 12:00+00') AS not_a_member;
 -- C4: the multiplier applies to the bill: 100,000d at 10% earns 10 x 3 = 30 on the day
 SELECT points FROM record_order('sc_hoamai', 'BD-1', 'BD-HD-1', total => 100000, ordered_at => '2026-11-18 12:00+00');
 SELECT points FROM record_order('sc_hoamai', 'BD-1', 'BD-HD-2', total => 100000, ordered_at => '2026-11-20 12:00+00');

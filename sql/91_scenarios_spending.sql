@@ -126,6 +126,30 @@ SELECT points FROM record_order('sc_trasua', 'TS-1', 'TS-BILL-10', total => 4500
 SELECT percent, amount, status, valid_until IS NOT NULL AS expires
   FROM reward_coupon WHERE member_id = member_id('sc_trasua', 'TS-1');
 SELECT balance('sc_trasua', 'TS-1') AS balance_0;
+-- B4: the next bill: the till asks which coupons the customer has and uses one:
+-- 10% of a 65,000d bill is 6,500d off
+SELECT percent, amount, valid_until IS NOT NULL AS expires, reward FROM reward_coupons('sc_trasua', 'TS-1');
+SELECT used_coupon IS NOT NULL AS used, percent, discount, replayed
+  FROM use_reward_coupon('sc_trasua', 'TS-1', 'TS-BILL-11', 65000);
+-- a till retry answers the same; the coupon is used once (LR014 on the next bill)
+SELECT percent, discount, replayed FROM use_reward_coupon('sc_trasua', 'TS-1', 'TS-BILL-11', 65000);
+SELECT pg_temp.err($$SELECT * FROM loyalty.use_reward_coupon('sc_trasua', 'TS-1', 'TS-BILL-12', 80000)$$);
+SELECT pg_temp.err($$SELECT * FROM loyalty.use_reward_coupon('sc_trasua', 'TS-1', 'TS-BILL-11', 70000)$$);
+SELECT status, used_document, bill_total, discount FROM reward_coupon WHERE member_id = member_id('sc_trasua', 'TS-1');
+-- a cancelled bill gives the coupon back, once
+SELECT release_reward_coupon('sc_trasua', 'TS-BILL-11') AS released, release_reward_coupon('sc_trasua', 'TS-BILL-11') AS again;
+SELECT discount FROM use_reward_coupon('sc_trasua', 'TS-1', 'TS-BILL-12', 80000);
+-- B4: the VIP card at 300 points earned: the threshold records it (reward_tier)
+SELECT sum(points) AS points_20_visits FROM generate_series(11, 30) i
+  CROSS JOIN LATERAL record_order('sc_trasua', 'TS-1', 'TS-BILL-' || i, total => 45000);
+SELECT tier FROM reward_tier WHERE member_id = member_id('sc_trasua', 'TS-1');
+-- B4: a VIP card with its own discount when a points threshold is reached: a
+-- tier measured in points earned (C2) does it at the till with the order
+INSERT INTO tier (program_id, rank, name, measure, threshold, discount_percent)
+  SELECT program_id, 1, 'VIP', 'points_earned', 400, 10 FROM program WHERE code = 'sc_trasua';
+SELECT sum(points) AS points_10_visits FROM generate_series(31, 40) i
+  CROSS JOIN LATERAL record_order('sc_trasua', 'TS-1', 'TS-BILL-' || i, total => 45000);
+SELECT member_tier('sc_trasua', 'TS-1') AS tier, member_tier_discount('sc_trasua', 'TS-1') AS discount;
 
 -------------------------------------------------------------------------------
 -- B5: expiry.  Points have a lifetime; a customer who buys nothing for a set
