@@ -409,6 +409,10 @@ BEGIN
         RAISE EXCEPTION 'customer "%" is not a member of loyalty program "%"', customer_key, program
             USING ERRCODE = 'LY002';
     END IF;
+    -- the member's balance row first (the lock order of every redemption), so
+    -- two tills using the member's coupons, or a retry racing the original,
+    -- take turns and each sees what the other committed
+    PERFORM 1 FROM @extschema@.balance b WHERE b.member_id = v_member AND b.program_id = v_program FOR UPDATE;
     -- a retry of the same bill answers the same
     SELECT * INTO c FROM @extschema@.reward_coupon x
      WHERE x.member_id = v_member AND x.program_id = v_program AND x.status = 'used'
