@@ -33,5 +33,7 @@
 #define ERRCODE_REDEEM_MEMBER_NOT_ACTIVE		MAKE_SQLSTATE('L','R','0','1','2')
 /* No redemption for the document */
 #define ERRCODE_REDEEM_NOT_FOUND				MAKE_SQLSTATE('L','R','0','1','3')
+/* No issued, still valid reward coupon to use (raised by use_reward_coupon()) */
+#define ERRCODE_REDEEM_NO_REWARD_COUPON			MAKE_SQLSTATE('L','R','0','1','4')
 
 #endif							/* PG_LOYALTY_ERRCODES_REDEEM_H */

@@ -209,12 +209,15 @@ stored_product_card_use(PG_FUNCTION_ARGS)
 		if (c.has_visit_limit && units > c.visit_limit)
 			ereport(ERROR,
 					(errcode(ERRCODE_STORED_CARD_VISIT_LIMIT),
-					 errmsg("a visit may take at most %d units of \"%s\"", c.visit_limit, c.type_name),
+					 errmsg_plural("a visit may take at most %d unit of \"%s\"",
+								   "a visit may take at most %d units of \"%s\"",
+								   c.visit_limit, c.visit_limit, c.type_name),
 					 errdetail("The use asked for %d.", units)));
 		if (units > c.units_left)
 			ereport(ERROR,
 					(errcode(ERRCODE_STORED_CARD_NO_UNITS),
-					 errmsg("product card has %d units left", c.units_left),
+					 errmsg_plural("product card has %d unit left", "product card has %d units left",
+								   c.units_left, c.units_left),
 					 errdetail("Card %s has %d units, the use asked for %d.",
 							   LoyaltyCodeToCString(code), c.units_left, units),
 					 errhint(c.has_extra_price ? "Buy more units with loyalty.product_card_top_up()." :

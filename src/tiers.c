@@ -23,6 +23,9 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "utils/builtins.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/date.h"
 #include "utils/datetime.h"
 #include "utils/numeric.h"
@@ -39,6 +42,7 @@ PG_FUNCTION_INFO_V1(apply_member_tier);
 PG_FUNCTION_INFO_V1(tier_progress);
 PG_FUNCTION_INFO_V1(next_birthday);
 PG_FUNCTION_INFO_V1(birthday_multiplier_member);
+PG_FUNCTION_INFO_V1(birthday_discount_member);
 
 /* One tier of a program with the member's qualifying measure for it */
 typedef struct TierRow
@@ -71,6 +75,19 @@ static SPIPlanPtr NotifyPlan = NULL;
 static SPIPlanPtr FactorPlan = NULL;
 static SPIPlanPtr BirthdayPlan = NULL;
 static SPIPlanPtr HasTiersPlan = NULL;
+static SPIPlanPtr ThankYouLoadPlan = NULL;
+static SPIPlanPtr ThankYouPlan = NULL;
+
+/*
+ * Programs with a "thank_you" notification template (J3), cached per
+ * backend.  Template changes invalidate the rule table's relcache entry
+ * (the notification_template_invalidate trigger), which resets this too.
+ */
+static bool ThankYouValid = false;
+static bool ThankYouCallbackRegistered = false;
+static Oid	ThankYouRuleRelid = InvalidOid;
+static int	ThankYouCount = 0;
+static int64 *ThankYouPrograms = NULL;
 
 /* Whether the program has any tier (most orders of tier-less programs stop here) */
 static bool
@@ -314,6 +331,82 @@ ApplyTier(int64 member_id, int64 program_id, TimestampTz as_of, bool allow_down,
 	return changed;
 }
 
+/* A relcache invalidation of the rule table (or of everything) makes the thank-you cache stale */
+static void
+ThankYouInvalidate(Datum arg, Oid relid)
+{
+	if (relid == InvalidOid || relid == ThankYouRuleRelid)
+		ThankYouValid = false;
+}
+
+/* Whether a program has a thank_you template (cached; needs an SPI connection) */
+static bool
+ProgramThanksCustomers(int64 program_id)
+{
+	int			i;
+
+	if (!ThankYouCallbackRegistered)
+	{
+		CacheRegisterRelcacheCallback(ThankYouInvalidate, (Datum) 0);
+		ThankYouCallbackRegistered = true;
+	}
+	if (!ThankYouValid)
+	{
+		MemoryContext old;
+
+		ThankYouRuleRelid = get_relname_relid("rule", LoyaltyNamespaceOid());
+		LoyaltyPlan(&ThankYouLoadPlan,
+					"SELECT DISTINCT program_id FROM loyalty.notification_template WHERE code = 'thank_you'",
+					0, NULL);
+		LoyaltyExec(ThankYouLoadPlan, NULL, NULL, true, 0);
+		old = MemoryContextSwitchTo(TopMemoryContext);
+		if (ThankYouPrograms)
+			pfree(ThankYouPrograms);
+		ThankYouPrograms = palloc(sizeof(int64) * (SPI_processed + 1));
+		MemoryContextSwitchTo(old);
+		ThankYouCount = 0;
+		for (i = 0; i < (int) SPI_processed; i++)
+		{
+			bool		isnull;
+
+			ThankYouPrograms[ThankYouCount++] =
+				DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+		}
+		ThankYouValid = true;
+	}
+	for (i = 0; i < ThankYouCount; i++)
+		if (ThankYouPrograms[i] == program_id)
+			return true;
+	return false;
+}
+
+/* Queue the thank-you message of a member's order (J3), once per order */
+static void
+ThankCustomer(int64 member_id, HeapTuple row, TupleDesc desc)
+{
+	Oid			types[5] = {INT8OID, NUMERICOID, TEXTOID, TEXTOID, TEXTOID};
+	Datum		values[5];
+	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
+	bool		isnull;
+
+	LoyaltyPlan(&ThankYouPlan,
+				"SELECT loyalty.notify_event($1, 'thank_you', 'thank_you', "
+				"pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object("
+				"'amount', pg_catalog.trim_scale($2), 'branch', $3, 'code', $5)), "
+				"'thank_you:' || $4 || ':' || $5)",
+				5, types);
+	values[0] = Int64GetDatum(member_id);
+	values[1] = heap_getattr(row, SPI_fnumber(desc, "amount"), desc, &isnull);
+	nulls[1] = isnull ? 'n' : ' ';
+	values[2] = heap_getattr(row, SPI_fnumber(desc, "branch"), desc, &isnull);
+	nulls[2] = isnull ? 'n' : ' ';
+	values[3] = heap_getattr(row, SPI_fnumber(desc, "source"), desc, &isnull);
+	nulls[3] = isnull ? 'n' : ' ';
+	values[4] = heap_getattr(row, SPI_fnumber(desc, "document"), desc, &isnull);
+	nulls[4] = isnull ? 'n' : ' ';
+	LoyaltyExec(ThankYouPlan, values, nulls, false, 1);
+}
+
 /*
  * AFTER INSERT FOR EACH ROW trigger on loyalty.member_order: upgrade the
  * member when this order's measure crosses a tier's mark (never downgrades).
@@ -349,6 +442,16 @@ tier_upgrade_trigger(PG_FUNCTION_ARGS)
 	branch = SPI_getvalue(row, desc, SPI_fnumber(desc, "branch"));
 	document = SPI_getvalue(row, desc, SPI_fnumber(desc, "document"));
 	reason = psprintf("order %s", document);
+
+	/* J3: the thank-you message goes with the order (programs with that template only) */
+	if (!ThankYouValid || ThankYouCount > 0)
+	{
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		if (ProgramThanksCustomers(program_id))
+			ThankCustomer(member_id, row, desc);
+		SPI_finish();
+	}
 
 	/* most programs have no tiers: the cached program settings say so without a query */
 	if (!LoyaltyProgramHasTiers(program_id))
@@ -616,6 +719,20 @@ birthday_multiplier_member(PG_FUNCTION_ARGS)
 	Datum		n = DirectFunctionCall2(numeric_div,
 										DirectFunctionCall1(int8_numeric, Int64GetDatum(e4)),
 										DirectFunctionCall1(int8_numeric, Int64GetDatum(10000)));
+
+	PG_RETURN_DATUM(DirectFunctionCall1(numeric_trim_scale, n));
+}
+
+/* birthday_discount_member(member_id, program_id, at): the birthday discount in percent */
+Datum
+birthday_discount_member(PG_FUNCTION_ARGS)
+{
+	int64		e4 = LoyaltyBirthdayDiscountE4(PG_GETARG_INT64(0), PG_GETARG_INT64(1),
+											   PG_GETARG_TIMESTAMPTZ(2));
+
+	Datum		n = DirectFunctionCall2(numeric_div,
+										DirectFunctionCall1(int8_numeric, Int64GetDatum(e4)),
+										DirectFunctionCall1(int8_numeric, Int64GetDatum(100)));
 
 	PG_RETURN_DATUM(DirectFunctionCall1(numeric_trim_scale, n));
 }
