@@ -39,6 +39,8 @@ VALUES
     ('wallet_cashback', 'till'), ('product_card_issue', 'till'), ('product_card_use', 'till'),
     ('product_card_top_up', 'till'), ('voucher_check', 'till'), ('voucher_redeem', 'till'),
     ('voucher_void', 'till'),
+    ('birthday_discount', 'till'), ('reward_coupons', 'till'), ('use_reward_coupon', 'till'),
+    ('release_reward_coupon', 'till'),
     -- admin: back office, jobs and checks (SECURITY DEFINER; granted to admin)
     ('adjust', 'admin'), ('recalculate_tiers', 'admin'), ('apply_member_tier', 'admin'),
     ('tier_progress', 'admin'), ('expire_points', 'admin'), ('points_expiring', 'admin'),
