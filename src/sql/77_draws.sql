@@ -231,7 +231,7 @@ SELECT c.campaign_id, c.code, c.name, c.status,
   FROM @extschema@.campaign c
   JOIN @extschema@.program p ON p.program_id = c.program_id
   LEFT JOIN (SELECT s.campaign_id, sum(s.taken_points::numeric) AS taken, sum(s.taken_money) AS money
-               FROM @extschema@.campaign_budget_slot s WHERE s.day = '-infinity' GROUP BY 1) b
+               FROM @extschema@.campaign_budget_slot s WHERE s.day = '-infinity' AND s.branch = '' GROUP BY 1) b
          ON b.campaign_id = c.campaign_id
   LEFT JOIN (SELECT l.campaign_id, sum(l.amount::numeric) AS bonus FROM @extschema@.ledger l
               WHERE l.kind = 'bonus' AND l.campaign_id IS NOT NULL GROUP BY 1) bo ON bo.campaign_id = c.campaign_id
@@ -259,8 +259,16 @@ AS $$
                   c.budget_points, c.budget_money, s.p, s.m / 100.0)
       FROM @extschema@.campaign c
       JOIN (SELECT campaign_id, sum(taken_points::numeric) AS p, sum(taken_money) AS m
-              FROM @extschema@.campaign_budget_slot WHERE day = '-infinity' GROUP BY 1) s USING (campaign_id)
+              FROM @extschema@.campaign_budget_slot WHERE day = '-infinity' AND branch = '' GROUP BY 1) s USING (campaign_id)
      WHERE s.p > c.budget_points::numeric OR s.m > round(c.budget_money * 100)
+    UNION ALL
+    SELECT 'campaign branch cap not overspent', NULL,
+           format('campaign %s branch %s: cap %s points %s money, taken %s points %s money', c.code, s.branch,
+                  c.branch_budget_points, c.branch_budget_money, s.p, s.m / 100.0)
+      FROM @extschema@.campaign c
+      JOIN (SELECT campaign_id, branch, sum(taken_points::numeric) AS p, sum(taken_money) AS m
+              FROM @extschema@.campaign_budget_slot WHERE day = '-infinity' AND branch <> '' GROUP BY 1, 2) s USING (campaign_id)
+     WHERE s.p > c.branch_budget_points::numeric OR s.m > round(c.branch_budget_money * 100)
     UNION ALL
     SELECT 'campaign daily cap not overspent', NULL, format('campaign %s day %s: cap %s, taken %s',
            c.code, s.day, c.daily_budget_points, s.p)
