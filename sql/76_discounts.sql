@@ -115,3 +115,24 @@ SELECT record_applied_discounts('dsc_cap', 'DC-5',
 SELECT start_campaign('dcap');
 SELECT c.code, c.taken_money, c.takes, k.discounts FROM campaign_budget c JOIN campaign_cost k USING (campaign_id) WHERE c.code = 'dcap';
 SELECT * FROM check_campaigns();
+
+-- Per-branch money caps hold discounts too: each branch may give 30,000 of the campaign's discounts
+INSERT INTO campaign (program_id, code, name, starts_at, ends_at, branch_budget_money, budget_slots)
+SELECT program_id, 'dbranch', 'Branch discounts', now() - interval '1 day', now() + interval '10 days', 30000, 2
+  FROM program WHERE code = 'dsc_cap';
+SELECT schedule_campaign('dbranch');
+UPDATE discount_policy SET active = false WHERE name = 'campaign: 20k off';
+INSERT INTO discount_policy (program_id, campaign_id, name, kind, value, stacking, min_bill)
+SELECT program_id, campaign_id, 'branch: 20k off', 'amount', 20000, 'exclusive', 100000 FROM campaign WHERE code = 'dbranch';
+SELECT policy_name, amount FROM apply_discounts('dsc_cap', 'C1', 'DB-1', '[{"sku": "A", "price": 150000}]', branch => 'HN');
+-- 10,000 left at HN: not quoted there, but at SG
+SELECT policy_name, amount FROM quote_discounts('dsc_cap', 'C2', '[{"sku": "A", "price": 150000}]', branch => 'HN');
+SELECT policy_name, amount FROM apply_discounts('dsc_cap', 'C2', 'DB-2', '[{"sku": "A", "price": 150000}]', branch => 'HN');
+SELECT policy_name, amount FROM apply_discounts('dsc_cap', 'C3', 'DB-3', '[{"sku": "A", "price": 150000}]', branch => 'SG');
+-- a quote of another branch recorded at HN: LC007
+SELECT record_applied_discounts('dsc_cap', 'DB-4',
+  (SELECT jsonb_agg(q) FROM quote_discounts('dsc_cap', 'C4', '[{"sku": "A", "price": 150000}]', branch => 'DN') q),
+  'C4', branch => 'HN');
+SELECT branch, taken_money, remaining_money, takes FROM campaign_branch_budget WHERE code = 'dbranch' ORDER BY branch;
+SELECT taken_money FROM campaign_budget WHERE code = 'dbranch';
+SELECT * FROM check_campaigns();

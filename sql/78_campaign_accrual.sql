@@ -51,3 +51,38 @@ SELECT recalculate_tiers('cmp_acc', 'A2', '2027-05-03') AS changed;
 UPDATE campaign SET target_groups = '{}', target_tiers = '{Gold}' WHERE code = 'vip_days';
 SELECT rule_name, points FROM explain_accrual('cmp_acc', 'A2', total => 100000, ordered_at => '2027-06-02');
 SELECT rule_name, points FROM explain_accrual('cmp_acc', 'V1', total => 100000, ordered_at => '2027-06-02');
+
+-- Per-branch caps: each branch may give 15 points of the campaign (split counters per branch too)
+INSERT INTO campaign (program_id, code, name, starts_at, ends_at, budget_points, branch_budget_points, budget_slots)
+SELECT program_id, 'branchy', 'Branch week', '2027-07-01', '2027-07-08', 100, 15, 2 FROM program WHERE code = 'cmp_acc';
+INSERT INTO rule (program_id, name, kind, percent, priority, campaign_id)
+SELECT program_id, 'branch week: 10%', 'percent', 10, 10, campaign_id FROM campaign WHERE code = 'branchy';
+SELECT schedule_campaign('branchy');
+SELECT points FROM record_order('cmp_acc', 'A1', 'BR-1', total => 100000, branch => 'HN', ordered_at => '2027-07-02');
+-- 5 points are left at HN: a 10-point order there earns the base rule, one of 5 fits
+SELECT points FROM record_order('cmp_acc', 'A2', 'BR-2', total => 100000, branch => 'HN', ordered_at => '2027-07-02');
+SELECT points FROM record_order('cmp_acc', 'A2', 'BR-3', total => 50000, branch => 'HN', ordered_at => '2027-07-02');
+-- other branches have their own caps; orders without a branch share "(no branch)"
+SELECT points FROM record_order('cmp_acc', 'A3', 'BR-4', total => 100000, branch => 'SG', ordered_at => '2027-07-02');
+SELECT points FROM record_order('cmp_acc', 'A3', 'BR-5', total => 100000, ordered_at => '2027-07-02');
+SELECT points FROM record_order('cmp_acc', 'A1', 'BR-6', total => 100000, ordered_at => '2027-07-02');
+-- a retry gives back what it reserved at the branch too
+SELECT points, replayed FROM record_order('cmp_acc', 'A1', 'BR-1', total => 100000, branch => 'HN', ordered_at => '2027-07-02');
+SELECT branch, budget_points, taken_points, taken_money, remaining_points, takes FROM campaign_branch_budget
+ WHERE code = 'branchy' ORDER BY branch;
+SELECT taken_points, remaining_points FROM campaign_budget WHERE code = 'branchy';
+-- a bigger per-branch cap is split again over every branch's slots, after what each took
+UPDATE campaign SET branch_budget_points = 20 WHERE code = 'branchy';
+SELECT branch, remaining_points FROM campaign_branch_budget WHERE code = 'branchy' ORDER BY branch;
+SELECT points FROM record_order('cmp_acc', 'A2', 'BR-7', total => 50000, branch => 'HN', ordered_at => '2027-07-02');
+SELECT what, new_value FROM campaign_change c JOIN campaign k USING (campaign_id) WHERE k.code = 'branchy' AND what = 'budget';
+-- a per-branch money cap: points at the point value (1,000 a point)
+UPDATE campaign SET branch_budget_points = NULL, branch_budget_money = 25000 WHERE code = 'branchy';
+SELECT points FROM record_order('cmp_acc', 'A2', 'BR-8', total => 100000, branch => 'DN', ordered_at => '2027-07-02');
+SELECT points FROM record_order('cmp_acc', 'A3', 'BR-9', total => 100000, branch => 'DN', ordered_at => '2027-07-02');
+SELECT points FROM record_order('cmp_acc', 'A1', 'BR-10', total => 100000, branch => 'DN', ordered_at => '2027-07-02');
+SELECT branch, taken_money, remaining_money FROM campaign_branch_budget WHERE code = 'branchy' AND branch = 'DN';
+-- bad input: a negative per-branch cap
+UPDATE campaign SET branch_budget_money = -1 WHERE code = 'branchy';
+SELECT * FROM check_campaigns();
+SELECT * FROM check_ledger();
