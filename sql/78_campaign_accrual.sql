@@ -86,3 +86,38 @@ SELECT branch, taken_money, remaining_money FROM campaign_branch_budget WHERE co
 UPDATE campaign SET branch_budget_money = -1 WHERE code = 'branchy';
 SELECT * FROM check_campaigns();
 SELECT * FROM check_ledger();
+
+-- Trying campaigns on history with the live decision code: card series, daily, money and branch caps
+INSERT INTO program (code, name, point_value) VALUES ('cmp_sim', 'Simulation shop', 1000);
+SELECT enroll('cmp_sim', 'S1') > 0 AS s1, enroll('cmp_sim', 'S2') > 0 AS s2;
+SELECT issue_card(member_id('cmp_sim', 'S1'), 'GOLD', 'GOLD-0001') AS card;
+-- day 1: S1 at HN 100,000 and 200,000, S2 at HN 100,000; day 2: S1 at SG 100,000, S2 without a branch 300,000
+SELECT (record_order('cmp_sim', k, d, total => t, branch => b, ordered_at => ts::timestamptz)).points
+  FROM (VALUES ('S1', 'SIM-1', 100000, 'HN', '2027-09-01 09:00+00'), ('S1', 'SIM-2', 200000, 'HN', '2027-09-01 10:00+00'),
+               ('S2', 'SIM-3', 100000, 'HN', '2027-09-01 11:00+00'), ('S1', 'SIM-4', 100000, 'SG', '2027-09-02 09:00+00'),
+               ('S2', 'SIM-5', 300000, NULL, '2027-09-02 10:00+00')) v(k, d, t, b, ts);
+-- a card-series rule: only S1 holds a GOLD card (10% each: 10 + 20 + 10)
+INSERT INTO campaign (program_id, code, name, starts_at, ends_at)
+SELECT program_id, 'sim_gold', 'Gold card week', '2027-10-01', '2027-10-08' FROM program WHERE code = 'cmp_sim';
+INSERT INTO rule (program_id, name, kind, percent, card_series, campaign_id)
+SELECT program_id, 'gold 10%', 'percent', 10, 'GOLD', campaign_id FROM campaign WHERE code = 'sim_gold';
+SELECT orders, earning_orders, participants, points, points_wanted, refused_orders, cost
+  FROM simulate_campaign('sim_gold', '2027-09-01', '2027-09-03');
+-- a daily cap of 25 points: day 1 pays 10, refuses 20, pays 10 (S2); day 2 pays 10, refuses 30
+INSERT INTO campaign (program_id, code, name, starts_at, ends_at, daily_budget_points)
+SELECT program_id, 'sim_daily', 'Daily capped', '2027-10-01', '2027-10-08', 25 FROM program WHERE code = 'cmp_sim';
+INSERT INTO rule (program_id, name, kind, percent, campaign_id)
+SELECT program_id, 'daily 10%', 'percent', 10, campaign_id FROM campaign WHERE code = 'sim_daily';
+SELECT orders, earning_orders, participants, points, points_wanted, refused_orders, cost, budget_use_percent
+  FROM simulate_campaign('sim_daily', '2027-09-01', '2027-09-03');
+-- a money cap of 45,000 (points at 1,000): 10, 20, 10 fit (40,000); 10 more does not; 30 neither
+UPDATE campaign SET daily_budget_points = NULL, budget_money = 45000 WHERE code = 'sim_daily';
+SELECT orders, earning_orders, points, points_wanted, refused_orders, cost, budget_use_percent
+  FROM simulate_campaign('sim_daily', '2027-09-01', '2027-09-03');
+-- a per-branch cap of 25 points: HN pays 10, refuses 20, pays 10; SG pays 10; "(no branch)" cannot pay 30
+UPDATE campaign SET budget_money = NULL, branch_budget_points = 25 WHERE code = 'sim_daily';
+SELECT orders, earning_orders, points, points_wanted, refused_orders
+  FROM simulate_campaign('sim_daily', '2027-09-01', '2027-09-03');
+-- the simulation wrote nothing
+SELECT count(*) AS slots_of_simulated FROM campaign_budget_slot s JOIN campaign c USING (campaign_id)
+ WHERE c.code IN ('sim_gold', 'sim_daily') AND (s.takes <> 0 OR s.branch <> '');

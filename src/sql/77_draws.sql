@@ -240,7 +240,7 @@ RETURNS record
 AS 'MODULE_PATHNAME', 'simulate_campaign'
 LANGUAGE C STABLE;
 COMMENT ON FUNCTION @extschema@.simulate_campaign(text, timestamptz, timestamptz) IS
-'Runs a campaign''s own rules over the members'' past orders of a period and reports what it would have given, cost and budget use; writes nothing';
+'Runs a campaign''s own rules over the members'' past orders of a period with the live accrual and budget code (card series of the member''s cards, target groups and tiers, multipliers; points, money, daily and per-branch caps) and reports what it would have given, cost and budget use; writes nothing';
 
 -- Cost and invariants -------------------------------------------------------------
 

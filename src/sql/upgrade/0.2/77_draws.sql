@@ -43,6 +43,9 @@ ALTER FUNCTION @extschema@.prize_pool_check() SECURITY DEFINER SET search_path =
 COMMENT ON FUNCTION @extschema@.draw(text, text, text, text, timestamptz) IS
 'A lucky draw for a document: one strong random number against the pools'' odds; a win takes stock (never below zero), the daily cap and the budget in this transaction and gets a prize code, and a points prize credits its points (ledger kind bonus, source draw); a retry returns the first result';
 
+COMMENT ON FUNCTION @extschema@.simulate_campaign(text, timestamptz, timestamptz) IS
+'Runs a campaign''s own rules over the members'' past orders of a period with the live accrual and budget code (card series of the member''s cards, target groups and tiers, multipliers; points, money, daily and per-branch caps) and reports what it would have given, cost and budget use; writes nothing';
+
 CREATE FUNCTION @extschema@.award_bonus(member_id bigint, program_id bigint, amount @extschema@.points,
                                          source text, document text, campaign_id bigint,
                                          note text DEFAULT NULL, at timestamptz DEFAULT NULL)
