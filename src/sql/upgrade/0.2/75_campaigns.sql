@@ -5,7 +5,10 @@
 
 ALTER TABLE @extschema@.campaign ADD COLUMN branch_budget_points @extschema@.points,
     ADD COLUMN branch_budget_money numeric;
-ALTER TABLE @extschema@.campaign_budget_slot ADD COLUMN branch text NOT NULL DEFAULT '';
+ALTER TABLE @extschema@.campaign_budget_slot ADD COLUMN branch text;
+UPDATE @extschema@.campaign_budget_slot SET branch = '';
+ALTER TABLE @extschema@.campaign_budget_slot ALTER COLUMN branch SET DEFAULT '',
+    ALTER COLUMN branch SET NOT NULL;
 ALTER TABLE @extschema@.campaign_budget_slot DROP CONSTRAINT campaign_budget_slot_pkey,
     ADD CONSTRAINT campaign_budget_slot_pkey PRIMARY KEY (campaign_id, branch, day, slot);
 
