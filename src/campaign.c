@@ -613,9 +613,13 @@ CampaignCanPay(int64 campaign_id, Points points, int64 money, CampaignWhen when,
 	ReadCampaign(campaign_id, at, &c);
 	if (!CampaignStateGives(&c, when, at))
 		goto done;
-	ReadLeft(campaign_id, DATEVAL_NOBEGIN, WHOLE_BUDGET, &left);
-	if (!left.found || !CampaignFits(left.unlimited_p, left.points, left.unlimited_m, left.money, points, money))
-		goto done;
+	/* a cap the amount does not touch needs no read */
+	if ((c.has_budget_points && points > 0) || (c.has_budget_money && money > 0))
+	{
+		ReadLeft(campaign_id, DATEVAL_NOBEGIN, WHOLE_BUDGET, &left);
+		if (!left.found || !CampaignFits(left.unlimited_p, left.points, left.unlimited_m, left.money, points, money))
+			goto done;
+	}
 	if (c.has_daily && points > 0)
 	{
 		ReadLeft(campaign_id, c.day, WHOLE_BUDGET, &left);
