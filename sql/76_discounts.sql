@@ -74,3 +74,65 @@ INSERT INTO discount_policy (program_id, name, kind, value) SELECT program_id, '
 INSERT INTO discount_policy (program_id, name, kind, value, valid_from, valid_to)
 SELECT program_id, 'backwards', 'amount', 5, '2027-02-01', '2027-01-01' FROM program WHERE code = 'dsc';
 SELECT count(*) FROM quote_discounts('nope', NULL, '[]');
+
+-- A campaign's discount policy spends the campaign's money cap (H5)
+INSERT INTO program (code, name, point_value) VALUES ('dsc_cap', 'Capped discounts', 1000);
+SELECT count(enroll('dsc_cap', 'C' || i)) AS enrolled FROM generate_series(1, 4) i;
+INSERT INTO campaign (program_id, code, name, starts_at, ends_at, budget_money, budget_slots)
+SELECT program_id, 'dcap', 'Capped discount week', now() - interval '1 day', now() + interval '10 days', 50000, 2
+  FROM program WHERE code = 'dsc_cap';
+SELECT schedule_campaign('dcap'), start_campaign('dcap');
+INSERT INTO discount_policy (program_id, campaign_id, name, kind, value, stacking, min_bill)
+SELECT program_id, campaign_id, 'campaign: 20k off', 'amount', 20000, 'exclusive', 100000 FROM campaign WHERE code = 'dcap';
+INSERT INTO discount_policy (program_id, name, kind, value, stacking)
+SELECT program_id, 'everyone: 1%', 'percent', 1, 'exclusive' FROM program WHERE code = 'dsc_cap';
+-- 50,000 of cap: two orders get 20,000 each, reserved when they are recorded
+SELECT policy_name, amount FROM quote_discounts('dsc_cap', 'C1', '[{"sku": "A", "price": 150000}]');
+SELECT policy_name, amount FROM apply_discounts('dsc_cap', 'C1', 'DC-1', '[{"sku": "A", "price": 150000}]');
+SELECT policy_name, amount FROM apply_discounts('dsc_cap', 'C2', 'DC-2', '[{"sku": "A", "price": 150000}]');
+SELECT taken_money, remaining_money, takes FROM campaign_budget WHERE code = 'dcap';
+-- 10,000 left cannot pay 20,000: the policy is no longer quoted (never a part of it); the next best applies
+SELECT policy_name, amount FROM quote_discounts('dsc_cap', 'C3', '[{"sku": "A", "price": 150000}]');
+-- a retry does not spend the budget twice, even now that the cap could not pay it
+SELECT policy_name, amount FROM apply_discounts('dsc_cap', 'C1', 'DC-1', '[{"sku": "A", "price": 150000}]');
+SELECT record_applied_discounts('dsc_cap', 'DC-2',
+  (SELECT jsonb_agg(o) FROM (SELECT policy_id, line_no, amount FROM order_discount WHERE document = 'DC-2') o), 'C2');
+SELECT taken_money, remaining_money, takes FROM campaign_budget WHERE code = 'dcap';
+-- a quote given while the cap could pay, recorded after it ran out: LC007, nothing written; quote again
+UPDATE campaign SET budget_money = 70000 WHERE code = 'dcap';
+CREATE TEMP TABLE dcap_quote AS
+SELECT jsonb_agg(q) AS quote FROM quote_discounts('dsc_cap', 'C3', '[{"sku": "A", "price": 150000}]') q;
+SELECT quote->0->>'policy_name' AS quoted FROM dcap_quote;
+SELECT policy_name, amount FROM apply_discounts('dsc_cap', 'C4', 'DC-4', '[{"sku": "A", "price": 150000}]');
+SELECT record_applied_discounts('dsc_cap', 'DC-3', (SELECT quote FROM dcap_quote), 'C3');
+SELECT count(*) AS written FROM order_discount WHERE document = 'DC-3';
+SELECT policy_name, amount FROM apply_discounts('dsc_cap', 'C3', 'DC-3', '[{"sku": "A", "price": 150000}]');
+-- a paused campaign's policy is neither quoted nor recorded
+UPDATE campaign SET budget_money = NULL WHERE code = 'dcap';
+SELECT pause_campaign('dcap');
+SELECT record_applied_discounts('dsc_cap', 'DC-5',
+  (SELECT jsonb_agg(o) FROM (SELECT policy_id, 0 AS line_no, 20000 AS amount FROM discount_policy WHERE name = 'campaign: 20k off') o), 'C1');
+SELECT start_campaign('dcap');
+SELECT c.code, c.taken_money, c.takes, k.discounts FROM campaign_budget c JOIN campaign_cost k USING (campaign_id) WHERE c.code = 'dcap';
+SELECT * FROM check_campaigns();
+
+-- Per-branch money caps hold discounts too: each branch may give 30,000 of the campaign's discounts
+INSERT INTO campaign (program_id, code, name, starts_at, ends_at, branch_budget_money, budget_slots)
+SELECT program_id, 'dbranch', 'Branch discounts', now() - interval '1 day', now() + interval '10 days', 30000, 2
+  FROM program WHERE code = 'dsc_cap';
+SELECT schedule_campaign('dbranch');
+UPDATE discount_policy SET active = false WHERE name = 'campaign: 20k off';
+INSERT INTO discount_policy (program_id, campaign_id, name, kind, value, stacking, min_bill)
+SELECT program_id, campaign_id, 'branch: 20k off', 'amount', 20000, 'exclusive', 100000 FROM campaign WHERE code = 'dbranch';
+SELECT policy_name, amount FROM apply_discounts('dsc_cap', 'C1', 'DB-1', '[{"sku": "A", "price": 150000}]', branch => 'HN');
+-- 10,000 left at HN: not quoted there, but at SG
+SELECT policy_name, amount FROM quote_discounts('dsc_cap', 'C2', '[{"sku": "A", "price": 150000}]', branch => 'HN');
+SELECT policy_name, amount FROM apply_discounts('dsc_cap', 'C2', 'DB-2', '[{"sku": "A", "price": 150000}]', branch => 'HN');
+SELECT policy_name, amount FROM apply_discounts('dsc_cap', 'C3', 'DB-3', '[{"sku": "A", "price": 150000}]', branch => 'SG');
+-- a quote of another branch recorded at HN: LC007
+SELECT record_applied_discounts('dsc_cap', 'DB-4',
+  (SELECT jsonb_agg(q) FROM quote_discounts('dsc_cap', 'C4', '[{"sku": "A", "price": 150000}]', branch => 'DN') q),
+  'C4', branch => 'HN');
+SELECT branch, taken_money, remaining_money, takes FROM campaign_branch_budget WHERE code = 'dbranch' ORDER BY branch;
+SELECT taken_money FROM campaign_budget WHERE code = 'dbranch';
+SELECT * FROM check_campaigns();

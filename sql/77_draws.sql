@@ -105,3 +105,59 @@ SELECT * FROM simulate_campaign('trial', now() + interval '1 day', now());
 
 SELECT * FROM check_campaigns();
 SELECT * FROM check_ledger();
+
+-- A points prize credits the winner through the ledger and is reserved from the campaign's budget
+INSERT INTO program (code, name, point_value) VALUES ('drw_pts', 'Points prizes', 1000);
+SELECT count(enroll('drw_pts', 'P' || i)) AS enrolled FROM generate_series(1, 4) i;
+INSERT INTO campaign (program_id, code, name, starts_at, ends_at, budget_points, budget_slots)
+SELECT program_id, 'ptsdraw', 'Points draw', now() - interval '1 day', now() + interval '10 days', 250, 2
+  FROM program WHERE code = 'drw_pts';
+SELECT schedule_campaign('ptsdraw'), start_campaign('ptsdraw');
+INSERT INTO prize_pool (campaign_id, name, kind, initial_stock, odds, prize_points, code_series)
+SELECT campaign_id, 'Bonus 100', 'points', 10, 1, 100, 'PB' FROM campaign WHERE code = 'ptsdraw';
+INSERT INTO prize_pool (campaign_id, name, kind, initial_stock, odds)
+SELECT campaign_id, 'no points', 'points', 1, 1 FROM campaign WHERE code = 'ptsdraw';
+INSERT INTO prize_pool (campaign_id, name, kind, initial_stock, odds, prize_points)
+SELECT campaign_id, 'gift with points', 'gift', 1, 1, 5 FROM campaign WHERE code = 'ptsdraw';
+SELECT name, kind, prize_points, value FROM prize_pool WHERE name = 'Bonus 100';
+SELECT won, prize, value FROM draw('ptsdraw', 'P1', 'PD-1');
+SELECT won, prize, value FROM draw('ptsdraw', 'P2', 'PD-2');
+-- 50 points are left of 250: the third win cannot be paid and its stock goes back
+SELECT won, prize, value FROM draw('ptsdraw', 'P3', 'PD-3');
+SELECT document, won, note FROM draw_log WHERE campaign_id = (SELECT campaign_id FROM campaign WHERE code = 'ptsdraw') ORDER BY document;
+-- a retried draw credits nothing twice
+SELECT won, replayed FROM draw('ptsdraw', 'P1', 'PD-1');
+SELECT m.customer_key, l.source, l.document, l.amount FROM ledger l JOIN member m USING (member_id)
+ WHERE l.program_id = (SELECT program_id FROM program WHERE code = 'drw_pts') ORDER BY 1;
+SELECT m.customer_key, b.points FROM balance b JOIN member m USING (member_id)
+ WHERE b.program_id = (SELECT program_id FROM program WHERE code = 'drw_pts') ORDER BY 1;
+SELECT name, stock, awarded FROM prize_pool WHERE name = 'Bonus 100';
+SELECT taken_points, taken_money, remaining_points FROM campaign_budget WHERE code = 'ptsdraw';
+SELECT points_given, prizes, total_cost FROM campaign_cost WHERE code = 'ptsdraw';
+
+-- Race bonuses are reserved from the campaign's budget, in rank order while it lasts
+INSERT INTO rule (program_id, name, kind, percent) SELECT program_id, '10%', 'percent', 10 FROM program WHERE code = 'drw_pts';
+INSERT INTO campaign (program_id, code, name, starts_at, ends_at, budget_points)
+SELECT program_id, 'ptsrace', 'Points race', now() - interval '1 day', now() + interval '10 days', 120
+  FROM program WHERE code = 'drw_pts';
+SELECT schedule_campaign('ptsrace');
+INSERT INTO points_race (campaign_id, name, starts_at, ends_at, top_n, tie_rule, prizes)
+SELECT campaign_id, 'Budget race', now() - interval '1 hour', now() + interval '1 day', 3, 'earliest', '{100,50,10}'
+  FROM campaign WHERE code = 'ptsrace';
+SELECT (record_order('drw_pts', 'P' || i, 'BR-' || i, total => t)).points
+  FROM (VALUES (1, 300000), (2, 500000), (3, 100000), (4, 200000)) v(i, t);
+SELECT rank, customer_key, points FROM race_leaderboard((SELECT race_id FROM points_race WHERE name = 'Budget race'));
+UPDATE points_race SET ends_at = now() WHERE name = 'Budget race';
+-- 120 points: rank 1 gets 100; rank 2 (50) cannot be paid, so the award stops (rank 3's 10 is not paid either)
+SELECT award_race(race_id) AS paid FROM points_race WHERE name = 'Budget race';
+SELECT taken_points, remaining_points FROM campaign_budget WHERE code = 'ptsrace';
+-- a bigger budget: running it again pays the rest, once
+UPDATE campaign SET budget_points = 200 WHERE code = 'ptsrace';
+SELECT award_race(race_id) AS paid FROM points_race WHERE name = 'Budget race';
+SELECT award_race(race_id) AS paid FROM points_race WHERE name = 'Budget race';
+SELECT m.customer_key, l.amount, l.note FROM ledger l JOIN member m USING (member_id)
+ WHERE l.kind = 'bonus' AND l.source = 'race' AND l.program_id = (SELECT program_id FROM program WHERE code = 'drw_pts') ORDER BY 1;
+SELECT taken_points, remaining_points, takes FROM campaign_budget WHERE code = 'ptsrace';
+SELECT points_given, bonus_points, points_cost, total_cost FROM campaign_cost WHERE code = 'ptsrace';
+SELECT * FROM check_campaigns();
+SELECT * FROM check_ledger();

@@ -752,14 +752,15 @@ TakeCampaignBudgets(const AccrualOrder *order, const MemberInfo *m, AccrualCompu
 	for (k = 0; k < ncampaigns; k++)
 	{
 		if (!take)
-			LoyaltyCampaignGiveBack(campaigns[k], sums[k], m->member_id, order->ordered_at);
-		else if (!LoyaltyCampaignTakeAt(campaigns[k], sums[k], m->member_id, order->ordered_at))
+			LoyaltyCampaignGiveBackBranch(campaigns[k], sums[k], m->member_id, order->ordered_at, order->branch);
+		else if (!LoyaltyCampaignTakeAtBranch(campaigns[k], sums[k], m->member_id, order->ordered_at,
+											  order->branch))
 		{
 			int64		exhausted = campaigns[k];
 
 			/* give back what this pass already took, then skip the campaign */
 			while (--k >= 0)
-				LoyaltyCampaignGiveBack(campaigns[k], sums[k], m->member_id, order->ordered_at);
+				LoyaltyCampaignGiveBackBranch(campaigns[k], sums[k], m->member_id, order->ordered_at, order->branch);
 			if (c->nskip == MAX_SKIPPED_CAMPAIGNS)
 				elog(ERROR, "too many exhausted campaigns");
 			c->skip_campaigns[c->nskip++] = exhausted;

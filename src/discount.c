@@ -11,6 +11,11 @@
  * priority order, never beyond a line's amount or the bill.  The bill gets
  * the stack when it gives strictly more than the best exclusive policy, else
  * that policy.  Money is in hundredths, percents in ten-thousandths.
+ *
+ * A policy of a campaign is offered only while the campaign runs and its
+ * budgets (the money cap, and the branch's cap) can still pay the whole
+ * discount the policy gives this bill; the money is reserved when the order
+ * is recorded (loyalty.record_applied_discounts, in SQL).
  */
 #include "arith.h"
 #include "postgres.h"
@@ -165,7 +170,8 @@ LoadLines(Jsonb *json, QuoteLine **lines, int *nlines)
 /* Candidate policies of a program at a time, best first; returns how many */
 static int
 LoadPolicies(int64 program_id, TimestampTz at, int weekday, int hour, int64 bill,
-			 const char *customer_key, char **groups, int ngroups, Policy **out)
+			 const char *customer_key, char **groups, int ngroups, int64 *except, int nexcept,
+			 Policy **out)
 {
 	Oid			types[2] = {INT8OID, TIMESTAMPTZOID};
 	Datum		values[2];
@@ -262,14 +268,23 @@ LoadPolicies(int64 program_id, TimestampTz at, int weekday, int hour, int64 bill
 		int			m;
 
 		for (m = 0; m < n; m++)
-			if ((*out)[m].campaign_id == 0 || LoyaltyCampaignActive((*out)[m].campaign_id, at))
+		{
+			int64		cid = (*out)[m].campaign_id;
+			bool		skip = false;
+			int			x;
+
+			for (x = 0; x < nexcept; x++)
+				if (except[x] == cid)
+					skip = true;
+			if (cid == 0 || (!skip && LoyaltyCampaignActive(cid, at)))
 				(*out)[k++] = (*out)[m];
+		}
 		n = k;
 	}
 	return n;
 }
 
-/* SQL: loyalty.quote_discounts(program, customer_key, lines, at) */
+/* SQL: loyalty.quote_discounts(program, customer_key, lines, at [, branch [, except_campaigns, check_budgets]]) */
 Datum
 quote_discounts(PG_FUNCTION_ARGS)
 {
@@ -304,7 +319,22 @@ quote_discounts(PG_FUNCTION_ARGS)
 	TupleDesc	tupdesc;
 	Tuplestorestate *store;
 	MemoryContext oldcontext;
+	char	   *branch = (PG_NARGS() > 4 && !PG_ARGISNULL(4)) ? text_to_cstring(PG_GETARG_TEXT_PP(4)) : NULL;
+	int64	   *except = NULL;
+	int			nexcept = 0;
+	bool		check_budgets = PG_NARGS() > 6 && !PG_ARGISNULL(6) ? PG_GETARG_BOOL(6) : true;
 
+	if (PG_NARGS() > 5 && !PG_ARGISNULL(5))
+	{
+		Datum	   *elems;
+		bool	   *enulls;
+
+		deconstruct_array(PG_GETARG_ARRAYTYPE_P(5), INT8OID, 8, true, TYPALIGN_DOUBLE,
+						  &elems, &enulls, &nexcept);
+		except = palloc(sizeof(int64) * Max(nexcept, 1));
+		for (i = 0; i < nexcept; i++)
+			except[i] = enulls[i] ? 0 : DatumGetInt64(elems[i]);
+	}
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(2))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
@@ -349,7 +379,8 @@ quote_discounts(PG_FUNCTION_ARGS)
 	}
 
 	bill = LoadLines(json, &lines, &nlines);
-	npolicies = LoadPolicies(program_id, at, weekday, hour, bill, customer_key, groups, ngroups, &policies);
+	npolicies = LoadPolicies(program_id, at, weekday, hour, bill, customer_key, groups, ngroups,
+							 except, nexcept, &policies);
 
 	/* the best exclusive policy, and the stack of stackable ones */
 	stack = palloc0(sizeof(Grant) * (Max(npolicies, 1) * (nlines + 1)));
@@ -361,6 +392,12 @@ quote_discounts(PG_FUNCTION_ARGS)
 		Evaluate(p, lines, nlines);
 		if (p->total <= 0)
 			continue;
+		/* a campaign's policy only when its budgets can pay all it gives here */
+		if (p->campaign_id != 0 && check_budgets && !CampaignCanPay(p->campaign_id, 0, p->total, CAMPAIGN_AT, at, branch))
+		{
+			p->total = 0;
+			continue;
+		}
 		if (p->exclusive)
 		{
 			if (best == NULL || p->total > best->total)

@@ -37,6 +37,7 @@
 
 PG_FUNCTION_INFO_V1(campaign_draw);
 PG_FUNCTION_INFO_V1(campaign_post_bonus);
+PG_FUNCTION_INFO_V1(campaign_award_bonus);
 
 #define DRAW_SCALE		(INT64CONST(1) << 62)
 #define MAX_POOLS		64
@@ -56,6 +57,18 @@ static SPIPlanPtr BonusLockPlan = NULL;
 static SPIPlanPtr BonusExistsPlan = NULL;
 static SPIPlanPtr BonusPostPlan = NULL;
 
+/* What crediting a bonus did */
+typedef enum BonusResult
+{
+	BONUS_POSTED,
+	BONUS_REPLAYED,				/* posted before for this (member, source, document) */
+	BONUS_NO_BUDGET				/* the campaign's budget could not pay it */
+} BonusResult;
+
+static BonusResult PostBonus(int64 member_id, int64 program_id, Points amount, const char *source,
+							 const char *document, int64 campaign_id, const char *note, bool reserve,
+							 CampaignWhen when, TimestampTz at);
+
 /* A pool as a draw sees it */
 typedef struct DrawPool
 {
@@ -64,6 +77,7 @@ typedef struct DrawPool
 	char	   *name;
 	int64		value;			/* hundredths */
 	char	   *series;
+	Points		points;			/* a points prize: the points credited (0: another kind) */
 	bool		has_cap;
 	int32		daily_cap;
 	int64		threshold;		/* cumulative, out of 2^62 */
@@ -124,7 +138,8 @@ LoadPools(int64 campaign_id, TimestampTz at, DrawPool *pools)
 				"       (SELECT count(*) FROM loyalty.draw_log g WHERE g.campaign_id = p.campaign_id "
 				"         AND g.drawn_at >= ph.phase_from AND g.drawn_at < ph.phase_to), 1) "
 				"     ELSE greatest(p.expected_entries - "
-				"       (SELECT count(*) FROM loyalty.draw_log g WHERE g.campaign_id = p.campaign_id), 1) END "
+				"       (SELECT count(*) FROM loyalty.draw_log g WHERE g.campaign_id = p.campaign_id), 1) END, "
+				"CASE WHEN p.kind = 'points' THEN (p.prize_points::numeric * 100)::bigint ELSE 0 END "
 				"FROM loyalty.prize_pool p "
 				"LEFT JOIN loyalty.prize_phase ph ON ph.pool_id = p.pool_id AND ph.phase_from <= $2 AND $2 < ph.phase_to "
 				"WHERE p.campaign_id = $1 AND p.active AND (p.pacing = 'fixed' OR NOT EXISTS ("
@@ -152,6 +167,7 @@ LoadPools(int64 campaign_id, TimestampTz at, DrawPool *pools)
 		v = SPI_getbinval(t, d, 6, &isnull);
 		p->has_cap = !isnull;
 		p->daily_cap = isnull ? 0 : DatumGetInt32(v);
+		p->points = (Points) LoyaltyGetInt64(t, d, 9, 0);
 		if (num < 0)
 			num = 0;
 		if (den <= 0)
@@ -215,7 +231,7 @@ TakePrize(int64 campaign_id, int64 member_id, const DrawPool *p, TimestampTz at)
 			return "daily cap reached";
 		}
 	}
-	if (!CampaignReserve(campaign_id, 0, p->value, member_id, CAMPAIGN_GIFT_WINDOW, at))
+	if (!CampaignReserve(campaign_id, p->points, p->value, member_id, CAMPAIGN_GIFT_WINDOW, at))
 	{
 		GiveStockBack(p->pool_id);
 		if (p->has_cap)
@@ -404,7 +420,14 @@ campaign_draw(PG_FUNCTION_ARGS)
 	{
 		why = TakePrize(campaign_id, member_id, hit, at);
 		if (why == NULL)
+		{
 			prize = LoyaltyCodeGenerate(hit->series);
+			/* a points prize credits the member once per draw (its points were reserved above) */
+			if (hit->points > 0)
+				PostBonus(member_id, program_id, hit->points, "draw",
+						  psprintf("%s/%s/%s", code, source, document), campaign_id,
+						  psprintf("%s: %s", code, hit->name), false, CAMPAIGN_GIFT_WINDOW, at);
+		}
 	}
 
 	finish_types[6] = LoyaltyTypeOid("code");
@@ -438,32 +461,44 @@ campaign_draw(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(HeapTupleGetDatum(result));
 }
 
-/* SQL: loyalty.post_bonus(member_id, program_id, amount, source, document, campaign_id, note) */
-Datum
-campaign_post_bonus(PG_FUNCTION_ARGS)
+/* Whether a bonus was posted for (member, program, source, document) */
+static bool
+BonusExists(int64 member_id, int64 program_id, const char *source, const char *document)
 {
-	int64		member_id;
-	int64		program_id;
-	Points		amount;
-	char	   *source;
-	char	   *document;
-	Oid			ltypes[2] = {INT8OID, INT8OID};
 	Oid			etypes[4] = {INT8OID, INT8OID, TEXTOID, TEXTOID};
-	Oid			ptypes[5] = {INT8OID, INT8OID, InvalidOid, TIMESTAMPTZOID, TIMESTAMPTZOID};
-	Datum		values[5];
-	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
+	Datum		values[4];
+
+	LoyaltyPlan(&BonusExistsPlan,
+				"SELECT 1 FROM loyalty.ledger WHERE member_id = $1 AND program_id = $2 AND source = $3 "
+				"AND document = $4 AND kind = 'bonus'",
+				4, etypes);
+	values[0] = Int64GetDatum(member_id);
+	values[1] = Int64GetDatum(program_id);
+	values[2] = CStringGetTextDatum(source);
+	values[3] = CStringGetTextDatum(document);
+	LoyaltyExec(BonusExistsPlan, values, NULL, false, 1);
+	return SPI_processed > 0;
+}
+
+/*
+ * Credit bonus points once per (member, program, source, document): a ledger
+ * entry of kind bonus, a lot and the balance, under the balance row lock.
+ * With reserve, the points (and their money value) are first reserved from
+ * the campaign's budget (slots before the balance row, as accrual does) and
+ * given back when the bonus turns out to be posted already.
+ */
+static BonusResult
+PostBonus(int64 member_id, int64 program_id, Points amount, const char *source, const char *document,
+		  int64 campaign_id, const char *note, bool reserve, CampaignWhen when, TimestampTz at)
+{
+	Oid			ltypes[2] = {INT8OID, INT8OID};
+	Oid			ptypes[6] = {INT8OID, INT8OID, InvalidOid, TIMESTAMPTZOID, TIMESTAMPTZOID, INT8OID};
+	Datum		values[6];
+	char		nulls[6] = {' ', ' ', ' ', ' ', ' ', ' '};
 	LedgerEntry e;
 	ProgramConfig *prog;
+	int64		money = 0;
 
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3) || PG_ARGISNULL(4))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("a bonus needs a member, a program, an amount, a source and a document")));
-	member_id = PG_GETARG_INT64(0);
-	program_id = PG_GETARG_INT64(1);
-	amount = PG_GETARG_POINTS(2);
-	source = text_to_cstring(PG_GETARG_TEXT_PP(3));
-	document = text_to_cstring(PG_GETARG_TEXT_PP(4));
 	if (amount <= 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -472,6 +507,20 @@ campaign_post_bonus(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+	if (reserve)
+	{
+		if (BonusExists(member_id, program_id, source, document))
+		{
+			SPI_finish();
+			return BONUS_REPLAYED;
+		}
+		money = CampaignPointsMoney(amount, prog->point_value);
+		if (!CampaignReserve(campaign_id, amount, money, member_id, when, at))
+		{
+			SPI_finish();
+			return BONUS_NO_BUDGET;
+		}
+	}
 	/* the member's balance row first, as every ledger writer does */
 	LoyaltyPlan(&BonusLockPlan,
 				"SELECT points FROM loyalty.balance WHERE member_id = $1 AND program_id = $2 FOR UPDATE",
@@ -483,17 +532,12 @@ campaign_post_bonus(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_LOYALTY_UNKNOWN_MEMBER),
 				 errmsg("member " INT64_FORMAT " has no balance in program " INT64_FORMAT, member_id, program_id)));
-	LoyaltyPlan(&BonusExistsPlan,
-				"SELECT 1 FROM loyalty.ledger WHERE member_id = $1 AND program_id = $2 AND source = $3 "
-				"AND document = $4 AND kind = 'bonus'",
-				4, etypes);
-	values[2] = CStringGetTextDatum(source);
-	values[3] = CStringGetTextDatum(document);
-	LoyaltyExec(BonusExistsPlan, values, NULL, false, 1);
-	if (SPI_processed > 0)
+	if (BonusExists(member_id, program_id, source, document))
 	{
+		if (reserve)
+			CampaignGiveBackBranch(campaign_id, amount, money, member_id, at, NULL);
 		SPI_finish();
-		PG_RETURN_BOOL(false);
+		return BONUS_REPLAYED;
 	}
 
 	memset(&e, 0, sizeof(e));
@@ -504,8 +548,8 @@ campaign_post_bonus(PG_FUNCTION_ARGS)
 	e.amount = amount;
 	e.source = source;
 	e.document = document;
-	e.campaign_id = PG_ARGISNULL(5) ? 0 : PG_GETARG_INT64(5);
-	e.note = PG_ARGISNULL(6) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(6));
+	e.campaign_id = campaign_id;
+	e.note = note;
 	e.created_at = GetCurrentTransactionStartTimestamp();
 	e.has_expiry = LotExpiry(prog, e.created_at, &e.expires_at);
 	LedgerInsertEntry(&e);
@@ -516,23 +560,51 @@ campaign_post_bonus(PG_FUNCTION_ARGS)
 				" WHERE member_id = $1 AND program_id = $2 RETURNING points) "
 				"INSERT INTO loyalty.lot (member_id, lot_id, program_id, earned, remaining, earned_at, expires_at) "
 				"SELECT $1, $6, $2, $3, greatest(0, least($3, b.points)), $4, $5 FROM b",
-				6, (Oid[]) {ptypes[0], ptypes[1], ptypes[2], ptypes[3], ptypes[4], INT8OID});
+				6, ptypes);
 	values[0] = Int64GetDatum(member_id);
 	values[1] = Int64GetDatum(program_id);
 	values[2] = PointsGetDatum(amount);
 	values[3] = TimestampTzGetDatum(e.created_at);
 	values[4] = TimestampTzGetDatum(e.expires_at);
 	nulls[4] = e.has_expiry ? ' ' : 'n';
-	{
-		Datum		v6[6];
-		char		n6[6];
-
-		memcpy(v6, values, sizeof(Datum) * 5);
-		memcpy(n6, nulls, 5);
-		v6[5] = Int64GetDatum(e.entry_id);
-		n6[5] = ' ';
-		LoyaltyExec(BonusPostPlan, v6, n6, false, 0);
-	}
+	values[5] = Int64GetDatum(e.entry_id);
+	LoyaltyExec(BonusPostPlan, values, nulls, false, 0);
 	SPI_finish();
-	PG_RETURN_BOOL(true);
+	return BONUS_POSTED;
+}
+
+/* SQL: loyalty.post_bonus(member_id, program_id, amount, source, document, campaign_id, note) */
+Datum
+campaign_post_bonus(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3) || PG_ARGISNULL(4))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("a bonus needs a member, a program, an amount, a source and a document")));
+	PG_RETURN_BOOL(PostBonus(PG_GETARG_INT64(0), PG_GETARG_INT64(1), PG_GETARG_POINTS(2),
+							 text_to_cstring(PG_GETARG_TEXT_PP(3)), text_to_cstring(PG_GETARG_TEXT_PP(4)),
+							 PG_ARGISNULL(5) ? 0 : PG_GETARG_INT64(5),
+							 PG_ARGISNULL(6) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(6)),
+							 false, CAMPAIGN_ANY_TIME, 0) == BONUS_POSTED);
+}
+
+/* SQL: loyalty.award_bonus(member_id, program_id, amount, source, document, campaign_id, note, at) */
+Datum
+campaign_award_bonus(PG_FUNCTION_ARGS)
+{
+	BonusResult r;
+	int			i;
+
+	for (i = 0; i < 6; i++)
+		if (PG_ARGISNULL(i))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("a campaign bonus needs a member, a program, an amount, a source, a document and a campaign")));
+	r = PostBonus(PG_GETARG_INT64(0), PG_GETARG_INT64(1), PG_GETARG_POINTS(2),
+				  text_to_cstring(PG_GETARG_TEXT_PP(3)), text_to_cstring(PG_GETARG_TEXT_PP(4)),
+				  PG_GETARG_INT64(5), PG_ARGISNULL(6) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(6)),
+				  true, CAMPAIGN_BUDGET_ONLY,
+				  PG_ARGISNULL(7) ? GetCurrentTransactionStartTimestamp() : PG_GETARG_TIMESTAMPTZ(7));
+	PG_RETURN_TEXT_P(cstring_to_text(r == BONUS_POSTED ? "posted" :
+									 r == BONUS_REPLAYED ? "replayed" : "no budget"));
 }

@@ -20,4 +20,7 @@
 /* The customer may not take part (not a member, not in the target groups) */
 #define ERRCODE_CAMPAIGN_NOT_ELIGIBLE		MAKE_SQLSTATE('L','C','0','0','6')
 
+/* A campaign's budget cannot pay what a document asks of it (a discount quoted before the cap ran out) */
+#define ERRCODE_CAMPAIGN_BUDGET_EXHAUSTED	MAKE_SQLSTATE('L','C','0','0','7')
+
 #endif							/* PG_LOYALTY_ERRCODES_CAMPAIGN_H */

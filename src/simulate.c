@@ -3,14 +3,22 @@
  *		Trying a campaign on history: its own rules over the members' past
  *		orders of a period, writing nothing.
  *
- * The rule engine's cache holds only active rules, and a draft campaign's
- * rules are inactive, so the campaign's rules are read here and evaluated
- * with the same precedence (priority, then item, group, all goods, then
- * rule id) and the same arithmetic as src/accrual.c (RuleMicroPoints,
- * millionths of a point in 128-bit integers, rounding once per order).
- * Card series conditions are not evaluated (stored orders do not keep the
- * card shown).  Budget: an order's campaign points are given only when the
- * rest of the points budget can pay them all, as LoyaltyCampaignTake does.
+ * The live decision code is reused rather than copied: each stored order
+ * (member_order with its lines) is evaluated by ComputeAccrual() of the
+ * accrual engine against a copy of the program whose rules are the
+ * campaign's rules only (read here, since the rule cache holds only active
+ * rules and a draft campaign's are inactive; ordered by the cache's
+ * precedence, valid over the whole period), with the member resolved by
+ * ResolveMember() and MemberMultiplier() as at the till: groups, tier, the
+ * campaign's target groups and tiers, tier and birthday multipliers, and
+ * card series (stored orders do not keep the card shown, so every active
+ * card of the member counts, as for an order recorded without a card
+ * number).  The budget test is the live one (campaign.h: CampaignFits,
+ * CampaignBranchCapped, CampaignPointsMoney) over counters kept in memory,
+ * starting from the full caps: the points cap, the money cap (points at the
+ * point value), the daily cap per local day and the per-branch caps.  An
+ * order whose campaign points one of them cannot pay gets none of them
+ * (refused), as live accrual passes the campaign's rules by.
  */
 #include "postgres.h"
 
@@ -20,11 +28,14 @@
 #include "funcapi.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/date.h"
 #include "utils/timestamp.h"
 
+#include "accrual_engine.h"
+#include "arith.h"
+#include "campaign.h"
 #include "errcodes_campaign.h"
 #include "money.h"
-#include "arith.h"
 #include "rules.h"
 #include "spi_util.h"
 
@@ -34,59 +45,14 @@ static SPIPlanPtr SimCampaignPlan = NULL;
 static SPIPlanPtr SimRulesPlan = NULL;
 static SPIPlanPtr SimOrdersPlan = NULL;
 
-
-/* One campaign rule */
-typedef struct SimRule
+/* What one budget (a day's, a branch's) has left in the simulation */
+typedef struct SimLeft
 {
-	int64		rule_id;
-	RuleKind	kind;
-	Points		points;
-	int64		per_amount;
-	int64		percent;		/* ten-thousandths of a percent */
-	char	   *sku;
-	char	   *group;
-	char	   *customer_group;
+	DateADT		day;
 	char	   *branch;
-	char	   *channel;
-	int64		min_bill;
-	int64		min_item_price;
-} SimRule;
-
-/* Same arithmetic as RuleMicroPoints in accrual.c */
-static int128
-SimMicroPoints(const SimRule *r, int64 point_value, int64 amount, int64 quantity)
-{
-	switch (r->kind)
-	{
-		case RULE_PERCENT:
-			return LoyaltyDivRound((int128) amount * r->percent, (int128) point_value);
-		case RULE_PER_AMOUNT:
-			return LoyaltyDivRound((int128) amount * r->points * MICRO_PER_HUNDREDTH, (int128) r->per_amount);
-		case RULE_PER_QUANTITY:
-			return (int128) quantity * r->points * 10;
-		default:
-			return 0;
-	}
-}
-
-/* An optional scope matches (NULL scope: anything) */
-static bool
-Scope(const char *scope, const char *value)
-{
-	return scope == NULL || (value != NULL && strcmp(scope, value) == 0);
-}
-
-/* Whether a text[] (as its text form split earlier) holds a group */
-static bool
-InGroups(char **groups, int n, const char *g)
-{
-	int			i;
-
-	for (i = 0; i < n; i++)
-		if (strcmp(groups[i], g) == 0)
-			return true;
-	return false;
-}
+	Points		points;
+	int64		money;
+} SimLeft;
 
 /* Compare int64 for qsort */
 static int
@@ -98,6 +64,90 @@ CmpInt64(const void *a, const void *b)
 	return x < y ? -1 : (x > y ? 1 : 0);
 }
 
+/* Load a campaign's rules as the rule cache would hold them, in its precedence */
+static EarnRule *
+LoadCampaignRules(int64 campaign_id, int *nrules, bool *uses_series)
+{
+	Oid			types[1] = {INT8OID};
+	Datum		values[1];
+	EarnRule   *rules;
+	int			j;
+
+	LoyaltyPlan(&SimRulesPlan,
+				"SELECT r.rule_id, r.name, r.kind, (r.points::numeric * 100)::bigint, round(r.per_amount * 100)::bigint, "
+				"round(r.percent * 10000)::bigint, r.item_sku, r.item_group, r.customer_group, r.card_series, "
+				"r.branch, r.channel, r.priority, round(r.min_bill * 100)::bigint, round(r.min_item_price * 100)::bigint, "
+				"c.target_groups, c.target_tiers "
+				"FROM loyalty.rule r JOIN loyalty.campaign c ON c.campaign_id = r.campaign_id "
+				"WHERE r.campaign_id = $1 "
+				"ORDER BY r.priority DESC, (CASE WHEN r.item_sku IS NOT NULL THEN 8 ELSE 0 END "
+				" + CASE WHEN r.item_group IS NOT NULL THEN 4 ELSE 0 END "
+				" + (r.customer_group IS NOT NULL)::int + (r.card_series IS NOT NULL)::int "
+				" + (r.branch IS NOT NULL)::int + (r.channel IS NOT NULL)::int) DESC, r.rule_id",
+				1, types);
+	values[0] = Int64GetDatum(campaign_id);
+	LoyaltyExec(SimRulesPlan, values, NULL, true, 0);
+	*nrules = (int) SPI_processed;
+	*uses_series = false;
+	rules = palloc0(sizeof(EarnRule) * Max(*nrules, 1));
+	for (j = 0; j < *nrules; j++)
+	{
+		HeapTuple	t = SPI_tuptable->vals[j];
+		TupleDesc	d = SPI_tuptable->tupdesc;
+		EarnRule   *r = &rules[j];
+		char	   *kind = SPI_getvalue(t, d, 3);
+
+		r->rule_id = LoyaltyGetInt64(t, d, 1, 0);
+		r->name = SPI_getvalue(t, d, 2);
+		r->kind = strcmp(kind, "per_amount") == 0 ? RULE_PER_AMOUNT :
+			strcmp(kind, "percent") == 0 ? RULE_PERCENT :
+			strcmp(kind, "per_quantity") == 0 ? RULE_PER_QUANTITY :
+			strcmp(kind, "per_order") == 0 ? RULE_PER_ORDER : RULE_EXCLUDE;
+		r->points = (Points) LoyaltyGetInt64(t, d, 4, 0);
+		r->per_amount = LoyaltyGetInt64(t, d, 5, 0);
+		r->percent = LoyaltyGetInt64(t, d, 6, 0);
+		r->item_sku = SPI_getvalue(t, d, 7);
+		r->item_group = SPI_getvalue(t, d, 8);
+		r->customer_group = SPI_getvalue(t, d, 9);
+		r->card_series = SPI_getvalue(t, d, 10);
+		r->branch = SPI_getvalue(t, d, 11);
+		r->channel = SPI_getvalue(t, d, 12);
+		r->priority = (int32) LoyaltyGetInt64(t, d, 13, 0);
+		r->min_bill = LoyaltyGetInt64(t, d, 14, 0);
+		r->min_item_price = LoyaltyGetInt64(t, d, 15, 0);
+		r->valid_from = DT_NOBEGIN;
+		r->valid_to = DT_NOEND;
+		r->campaign_id = campaign_id;
+		LoyaltyGetTextArray(t, d, 16, &r->target_groups, &r->ntarget_groups);
+		LoyaltyGetTextArray(t, d, 17, &r->target_tiers, &r->ntarget_tiers);
+		if (r->card_series != NULL)
+			*uses_series = true;
+	}
+	return rules;
+}
+
+/* The counter of a day or a branch, made full when first seen */
+static SimLeft *
+FindLeft(SimLeft **list, int *n, int *cap, DateADT day, const char *branch, Points points, int64 money)
+{
+	int			i;
+
+	for (i = 0; i < *n; i++)
+		if ((branch == NULL ? (*list)[i].branch == NULL && (*list)[i].day == day :
+			 (*list)[i].branch != NULL && strcmp((*list)[i].branch, branch) == 0))
+			return &(*list)[i];
+	if (*n == *cap)
+	{
+		*cap *= 2;
+		*list = repalloc(*list, sizeof(SimLeft) * *cap);
+	}
+	(*list)[*n].day = day;
+	(*list)[*n].branch = branch ? pstrdup(branch) : NULL;
+	(*list)[*n].points = points;
+	(*list)[*n].money = money;
+	return &(*list)[(*n)++];
+}
+
 /* SQL: loyalty.simulate_campaign(code, from_time, to_time) */
 Datum
 simulate_campaign(PG_FUNCTION_ARGS)
@@ -106,18 +156,21 @@ simulate_campaign(PG_FUNCTION_ARGS)
 	TimestampTz from_time = PG_GETARG_TIMESTAMPTZ(1);
 	TimestampTz to_time = PG_GETARG_TIMESTAMPTZ(2);
 	Oid			ctypes[1] = {TEXTOID};
-	Oid			rtypes[1] = {INT8OID};
 	Oid			otypes[3] = {INT8OID, TIMESTAMPTZOID, TIMESTAMPTZOID};
 	Datum		values[3];
 	bool		isnull;
 	int64		campaign_id;
 	int64		program_id;
-	bool		has_budget;
-	Points		budget = 0;
-	Points		left;
-	ProgramConfig *prog;
-	SimRule    *rules;
-	int			nrules;
+	CampaignState cs;
+	ProgramConfig sim;
+	Points		left_p;
+	int64		left_m;
+	SimLeft    *days;
+	int			ndays = 0;
+	int			days_cap = 16;
+	SimLeft    *branches;
+	int			nbranches = 0;
+	int			branches_cap = 16;
 	uint64		i;
 	int			j;
 	SPITupleTable *tab;
@@ -127,6 +180,7 @@ simulate_campaign(PG_FUNCTION_ARGS)
 	int64		refused = 0;
 	Points		given = 0;
 	Points		wanted = 0;
+	int64		money_used = 0;
 	int64	   *members;
 	int			nmembers = 0;
 	int64		participants = 0;
@@ -146,7 +200,7 @@ simulate_campaign(PG_FUNCTION_ARGS)
 		elog(ERROR, "SPI_connect failed");
 	values[0] = CStringGetTextDatum(code);
 	LoyaltyPlan(&SimCampaignPlan,
-				"SELECT campaign_id, program_id, budget_points FROM loyalty.campaign WHERE code = $1",
+				"SELECT campaign_id, program_id FROM loyalty.campaign WHERE code = $1",
 				1, ctypes);
 	LoyaltyExec(SimCampaignPlan, values, NULL, true, 1);
 	if (SPI_processed != 1)
@@ -155,167 +209,157 @@ simulate_campaign(PG_FUNCTION_ARGS)
 				 errmsg("campaign \"%s\" does not exist", code)));
 	campaign_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	program_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
-	{
-		Datum		b = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull);
+	CampaignRead(campaign_id, from_time, &cs);
+	left_p = cs.budget_points;
+	left_m = cs.budget_money;
 
-		has_budget = !isnull;
-		budget = isnull ? 0 : DatumGetPoints(b);
-	}
-	left = budget;
-	prog = LoyaltyGetProgram(program_id);
-
-	/* the campaign's rules in precedence order */
-	values[0] = Int64GetDatum(campaign_id);
-	LoyaltyPlan(&SimRulesPlan, "SELECT rule_id, kind, (points::numeric * 100)::bigint, round(per_amount * 100)::bigint, "
-							  "round(percent * 10000)::bigint, item_sku, item_group, customer_group, branch, channel, "
-							  "round(min_bill * 100)::bigint, round(min_item_price * 100)::bigint "
-							  "FROM loyalty.rule WHERE campaign_id = $1 "
-							  "ORDER BY priority DESC, (item_sku IS NOT NULL) DESC, (item_group IS NOT NULL) DESC, rule_id",
-							  1, rtypes);
-	LoyaltyExec(SimRulesPlan, values, NULL, true, 0);
-	nrules = (int) SPI_processed;
-	rules = palloc0(sizeof(SimRule) * Max(nrules, 1));
-	for (j = 0; j < nrules; j++)
-	{
-		HeapTuple	t = SPI_tuptable->vals[j];
-		TupleDesc	d = SPI_tuptable->tupdesc;
-		SimRule    *r = &rules[j];
-		char	   *kind = SPI_getvalue(t, d, 2);
-
-		r->rule_id = LoyaltyGetInt64(t, d, 1, 0);
-		r->kind = strcmp(kind, "percent") == 0 ? RULE_PERCENT :
-			strcmp(kind, "per_amount") == 0 ? RULE_PER_AMOUNT :
-			strcmp(kind, "per_quantity") == 0 ? RULE_PER_QUANTITY :
-			strcmp(kind, "per_order") == 0 ? RULE_PER_ORDER : RULE_EXCLUDE;
-		r->points = LoyaltyGetInt64(t, d, 3, 0);
-		r->per_amount = LoyaltyGetInt64(t, d, 4, 1);
-		r->percent = LoyaltyGetInt64(t, d, 5, 0);
-		r->sku = SPI_getvalue(t, d, 6);
-		r->group = SPI_getvalue(t, d, 7);
-		r->customer_group = SPI_getvalue(t, d, 8);
-		r->branch = SPI_getvalue(t, d, 9);
-		r->channel = SPI_getvalue(t, d, 10);
-		r->min_bill = LoyaltyGetInt64(t, d, 11, 0);
-		r->min_item_price = LoyaltyGetInt64(t, d, 12, 0);
-	}
+	/* the program as the till sees it, with the campaign's rules only */
+	sim = *LoyaltyGetProgram(program_id);
+	sim.rules = LoadCampaignRules(campaign_id, &sim.nrules, &sim.uses_card_series);
+	sim.unknown_customer = UNKNOWN_CUSTOMER_IGNORE;
 
 	/* the members' orders of the period with their lines, in time order */
 	values[0] = Int64GetDatum(program_id);
 	values[1] = TimestampTzGetDatum(from_time);
 	values[2] = TimestampTzGetDatum(to_time);
-	LoyaltyPlan(&SimOrdersPlan, "SELECT o.member_id, o.document, round(o.amount * 100)::bigint, o.branch, o.channel, "
-							  "m.groups, l.line_no, l.sku, l.item_group, round(l.quantity * 1000)::bigint, "
-							  "round(l.amount * 100)::bigint, o.source "
-							  "FROM loyalty.member_order o JOIN loyalty.member m ON m.member_id = o.member_id "
-							  "LEFT JOIN loyalty.member_order_line l ON l.member_id = o.member_id "
-							  " AND l.program_id = o.program_id AND l.source = o.source AND l.document = o.document "
-							  "WHERE o.program_id = $1 AND o.ordered_at >= $2 AND o.ordered_at < $3 "
-							  "AND o.status <> 'cancelled' "
-							  "ORDER BY o.ordered_at, o.member_id, o.source, o.document, l.line_no",
-							  3, otypes);
+	LoyaltyPlan(&SimOrdersPlan,
+				"SELECT o.member_id, o.document, round(o.amount * 100)::bigint, o.branch, o.channel, "
+				"m.customer_key, o.ordered_at, (o.ordered_at AT TIME ZONE p.time_zone)::date, o.source, "
+				"o.line_nos, o.line_skus, o.line_groups, "
+				"(SELECT array_agg(round(x * 1000)::bigint ORDER BY n) FROM unnest(o.line_quantities) WITH ORDINALITY u(x, n)), "
+				"(SELECT array_agg(round(x * 100)::bigint ORDER BY n) FROM unnest(o.line_amounts) WITH ORDINALITY u(x, n)) "
+				"FROM loyalty.member_order o JOIN loyalty.member m ON m.member_id = o.member_id "
+				"JOIN loyalty.program p ON p.program_id = o.program_id "
+				"WHERE o.program_id = $1 AND o.ordered_at >= $2 AND o.ordered_at < $3 "
+				"AND o.status <> 'cancelled' "
+				"ORDER BY o.ordered_at, o.member_id, o.source, o.document",
+				3, otypes);
 	LoyaltyExec(SimOrdersPlan, values, NULL, true, 0);
 	tab = SPI_tuptable;
 	nrows = SPI_processed;
 	members = palloc(sizeof(int64) * Max(nrows, 1));
-	i = 0;
-	while (i < nrows)
+	days = palloc(sizeof(SimLeft) * days_cap);
+	branches = palloc(sizeof(SimLeft) * branches_cap);
+	for (i = 0; i < nrows; i++)
 	{
 		TupleDesc	d = tab->tupdesc;
-		HeapTuple	first = tab->vals[i];
-		int64		member_id = LoyaltyGetInt64(first, d, 1, 0);
-		char	   *document = SPI_getvalue(first, d, 2);
-		char	   *source = SPI_getvalue(first, d, 12);
-		int64		total = LoyaltyGetInt64(first, d, 3, 0);
-		char	   *branch = SPI_getvalue(first, d, 4);
-		char	   *channel = SPI_getvalue(first, d, 5);
-		char	   *groups_text = SPI_getvalue(first, d, 6);
-		char	  **groups = NULL;
-		int			ngroups = 0;
-		int128		micro = 0;
-		Points		pts;
-		uint64		k;
+		HeapTuple	t = tab->vals[i];
+		AccrualOrder order;
+		AccrualComputation c;
+		MemberInfo	m;
+		int			n;
+		Datum	   *nos;
+		Datum	   *qtys;
+		Datum	   *amounts;
+		bool	   *dnulls;
+		int			nq;
+		Points		reserve = 0;
+		int64		money;
+		DateADT		day;
+		SimLeft    *dl = NULL;
+		SimLeft    *bl = NULL;
+		bool		ok;
 
-		/* the member's groups from the text form {a,b} */
-		if (groups_text && strlen(groups_text) > 2)
+		memset(&order, 0, sizeof(order));
+		order.program_id = program_id;
+		order.document = SPI_getvalue(t, d, 2);
+		order.total = LoyaltyGetInt64(t, d, 3, 0);
+		order.branch = SPI_getvalue(t, d, 4);
+		order.channel = SPI_getvalue(t, d, 5);
+		order.customer_key = SPI_getvalue(t, d, 6);
+		order.ordered_at = DatumGetTimestampTz(SPI_getbinval(t, d, 7, &isnull));
+		day = DatumGetDateADT(SPI_getbinval(t, d, 8, &isnull));
+		order.source = SPI_getvalue(t, d, 9);
+		deconstruct_array(DatumGetArrayTypeP(SPI_getbinval(t, d, 10, &isnull)), INT4OID, 4, true,
+						  TYPALIGN_INT, &nos, &dnulls, &n);
+		order.nlines = n;
+		order.lines = palloc0(sizeof(AccrualLine) * Max(n, 1));
+		if (n > 0)
 		{
-			Datum		arr = SPI_getbinval(first, d, 6, &isnull);
+			deconstruct_array(DatumGetArrayTypeP(SPI_getbinval(t, d, 13, &isnull)), INT8OID, 8, true,
+							  TYPALIGN_DOUBLE, &qtys, &dnulls, &nq);
+			deconstruct_array(DatumGetArrayTypeP(SPI_getbinval(t, d, 14, &isnull)), INT8OID, 8, true,
+							  TYPALIGN_DOUBLE, &amounts, &dnulls, &nq);
+		}
+		for (j = 0; j < n; j++)
+		{
+			AccrualLine *l = &order.lines[j];
+
+			l->line_no = DatumGetInt32(nos[j]);
+			l->quantity = DatumGetInt64(qtys[j]);
+			l->amount = DatumGetInt64(amounts[j]);
+			l->unit_price = l->quantity > 0 ? (int64) LoyaltyDivRound((int128) l->amount * 1000, l->quantity) : l->amount;
+		}
+		{
+			Datum		arr;
 			Datum	   *elems;
 			bool	   *enulls;
 			int			cnt;
 
+			arr = SPI_getbinval(t, d, 11, &isnull);
 			deconstruct_array(DatumGetArrayTypeP(arr), TEXTOID, -1, false, TYPALIGN_INT, &elems, &enulls, &cnt);
-			groups = palloc(sizeof(char *) * cnt);
-			for (j = 0; j < cnt; j++)
-				if (!enulls[j])
-					groups[ngroups++] = TextDatumGetCString(elems[j]);
+			for (j = 0; j < n && j < cnt; j++)
+				order.lines[j].sku = enulls[j] ? NULL : TextDatumGetCString(elems[j]);
+			arr = SPI_getbinval(t, d, 12, &isnull);
+			deconstruct_array(DatumGetArrayTypeP(arr), TEXTOID, -1, false, TYPALIGN_INT, &elems, &enulls, &cnt);
+			for (j = 0; j < n && j < cnt; j++)
+				order.lines[j].item_group = enulls[j] ? NULL : TextDatumGetCString(elems[j]);
 		}
 		orders++;
 
-		/* lines of this order */
-		for (k = i; k < nrows; k++)
+		/* the member and what the campaign's rules give, as at the till */
+		ResolveMember(&sim, order.customer_key, NULL, &m);
+		if (!m.found)
+			continue;
+		MemberMultiplier(&sim, &m, order.ordered_at);
+		memset(&c, 0, sizeof(c));
+		ComputeAccrual(&sim, &order, &m, &c);
+		if (c.total <= 0)
+			continue;
+		/* what live accrual reserves: the campaign's line and visit points */
+		for (j = 0; j <= c.nlines; j++)
 		{
-			HeapTuple	t = tab->vals[k];
-			int64		qty;
-			int64		amount;
-			char	   *sku;
-			char	   *group;
+			const EarnRule *r = j < c.nlines ? c.lines[j].rule : c.visit_rule;
+			Points		p = j < c.nlines ? c.lines[j].points : c.visit_points;
 
-			if (LoyaltyGetInt64(t, d, 1, 0) != member_id || strcmp(SPI_getvalue(t, d, 2), document) != 0 ||
-				strcmp(SPI_getvalue(t, d, 12), source) != 0)
-				break;
-			(void) SPI_getbinval(t, d, 7, &isnull);
-			if (isnull)
-				continue;
-			sku = SPI_getvalue(t, d, 8);
-			group = SPI_getvalue(t, d, 9);
-			qty = LoyaltyGetInt64(t, d, 10, 0);
-			amount = LoyaltyGetInt64(t, d, 11, 0);
-			for (j = 0; j < nrules; j++)
-			{
-				const SimRule *r = &rules[j];
-				int64		unit = qty > 0 ? (int64) LoyaltyDivRound((int128) amount * 1000, qty) : amount;
-
-				if (r->kind == RULE_PER_ORDER)
-					continue;
-				if (!Scope(r->sku, sku) || !Scope(r->group, group) || unit < r->min_item_price)
-					continue;
-				if (!Scope(r->branch, branch) || !Scope(r->channel, channel) || total < r->min_bill)
-					continue;
-				if (r->customer_group && !InGroups(groups, ngroups, r->customer_group))
-					continue;
-				micro += SimMicroPoints(r, prog->point_value, amount, qty);
-				break;
-			}
+			if (r != NULL && p > 0)
+				reserve = PointsAdd(reserve, p);
 		}
-		for (j = 0; j < nrules; j++)
+		money = CampaignPointsMoney(reserve, cs.point_value);
+		wanted = PointsAdd(wanted, c.total);
+
+		/* the live budget test over the simulation's counters */
+		ok = CampaignFits(!cs.has_budget_points, left_p, !cs.has_budget_money, left_m, reserve, money);
+		if (ok && cs.has_daily && reserve > 0)
 		{
-			const SimRule *r = &rules[j];
-
-			if (r->kind != RULE_PER_ORDER)
-				continue;
-			if (!Scope(r->branch, branch) || !Scope(r->channel, channel) || total < r->min_bill)
-				continue;
-			if (r->customer_group && !InGroups(groups, ngroups, r->customer_group))
-				continue;
-			micro += (int128) r->points * MICRO_PER_HUNDREDTH;
-			break;
+			dl = FindLeft(&days, &ndays, &days_cap, day, NULL, cs.daily, 0);
+			ok = CampaignFits(false, dl->points, true, 0, reserve, 0);
 		}
-		pts = RoundMicroPoints(micro, prog->rounding);
-		if (pts > 0)
+		if (ok && CampaignBranchCapped(&cs, reserve, money))
 		{
-			wanted = PointsAdd(wanted, pts);
-			if (has_budget && pts > left)
-				refused++;
-			else
-			{
-				if (has_budget)
-					left -= pts;
-				given = PointsAdd(given, pts);
-				earning++;
-				members[nmembers++] = member_id;
-			}
+			bl = FindLeft(&branches, &nbranches, &branches_cap, 0, CampaignBranchKey(order.branch),
+						  cs.branch_points, cs.branch_money);
+			ok = CampaignFits(!cs.has_branch_points, bl->points, !cs.has_branch_money, bl->money,
+							  reserve, money);
 		}
-		i = k;
+		if (!ok)
+		{
+			refused++;
+			continue;
+		}
+		left_p -= reserve;
+		left_m -= money;
+		if (dl)
+			dl->points -= reserve;
+		if (bl)
+		{
+			bl->points -= reserve;
+			bl->money -= money;
+		}
+		money_used += money;
+		given = PointsAdd(given, c.total);
+		earning++;
+		members[nmembers++] = m.member_id;
 	}
 	qsort(members, nmembers, sizeof(int64), CmpInt64);
 	for (j = 0; j < nmembers; j++)
@@ -329,13 +373,20 @@ simulate_campaign(PG_FUNCTION_ARGS)
 	out[3] = NumericGetDatum(PointsToNumeric(given));
 	out[4] = NumericGetDatum(PointsToNumeric(wanted));
 	out[5] = Int64GetDatum(refused);
-	/* cost: points at the point value (hundredths * hundredths / 100) */
-	out[6] = NumericGetDatum(MoneyToNumeric((int64) LoyaltyDivRound((int128) given * prog->point_value, 100)));
-	if (has_budget && budget > 0)
+	/* cost: the points at the point value */
+	out[6] = NumericGetDatum(MoneyToNumeric(CampaignPointsMoney(given, cs.point_value)));
+	/* budget use: of the points cap, else of the money cap */
+	if (cs.has_budget_points && cs.budget_points > 0)
 		out[7] = DirectFunctionCall2(numeric_round,
 									 DirectFunctionCall2(numeric_div,
-														 NumericGetDatum(PointsToNumeric((Points) ((int128) given * 100))),
-														 NumericGetDatum(PointsToNumeric(budget))),
+														 NumericGetDatum(PointsToNumeric((Points) ((int128) (cs.budget_points - left_p) * 100))),
+														 NumericGetDatum(PointsToNumeric(cs.budget_points))),
+									 Int32GetDatum(2));
+	else if (cs.has_budget_money && cs.budget_money > 0)
+		out[7] = DirectFunctionCall2(numeric_round,
+									 DirectFunctionCall2(numeric_div,
+														 NumericGetDatum(MoneyToNumeric(money_used * 100)),
+														 NumericGetDatum(MoneyToNumeric(cs.budget_money))),
 									 Int32GetDatum(2));
 	else
 		out_nulls[7] = true;

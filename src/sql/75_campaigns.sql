@@ -23,7 +23,9 @@ CREATE TABLE @extschema@.campaign (
     daily_budget_points @extschema@.points,
     budget_slots    integer NOT NULL DEFAULT 8 CHECK (budget_slots BETWEEN 1 AND 256),
     description     text,
-    created_at      timestamptz NOT NULL DEFAULT now()
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    branch_budget_points @extschema@.points,
+    branch_budget_money numeric
 );
 CREATE INDEX campaign_program_idx ON @extschema@.campaign (program_id);
 COMMENT ON TABLE @extschema@.campaign IS
@@ -38,8 +40,10 @@ COMMENT ON COLUMN @extschema@.campaign.target_tiers IS 'Tiers that may take part
 COMMENT ON COLUMN @extschema@.campaign.form IS 'How it runs: lucky draw, points race, discount, bonus points ...';
 COMMENT ON COLUMN @extschema@.campaign.places IS 'Branches where it runs (empty: all)';
 COMMENT ON COLUMN @extschema@.campaign.budget_points IS 'Cap on the points the campaign gives (NULL: no cap)';
-COMMENT ON COLUMN @extschema@.campaign.budget_money IS 'Cap on the campaign''s cost in money: points at the point value plus prize values (NULL: no cap)';
+COMMENT ON COLUMN @extschema@.campaign.budget_money IS 'Cap on the campaign''s cost in money: points at the point value (rules, races, points prizes), discounts of its policies and prize values (NULL: no cap)';
 COMMENT ON COLUMN @extschema@.campaign.daily_budget_points IS 'Cap on the points given per local day (NULL: no daily cap)';
+COMMENT ON COLUMN @extschema@.campaign.branch_budget_points IS 'Cap on the points the campaign gives at each branch (NULL: no per-branch cap); orders without a branch share the branch "(no branch)"';
+COMMENT ON COLUMN @extschema@.campaign.branch_budget_money IS 'Cap on the money the campaign spends at each branch: points at the point value plus discounts (NULL: no per-branch cap)';
 COMMENT ON COLUMN @extschema@.campaign.budget_slots IS 'Number of counters the budget is split into, so tills do not queue on one row';
 
 CREATE TABLE @extschema@.campaign_change (
@@ -64,10 +68,12 @@ CREATE TABLE @extschema@.campaign_budget_slot (
     taken_points    @extschema@.points NOT NULL DEFAULT 0,
     taken_money     bigint NOT NULL DEFAULT 0,
     takes           bigint NOT NULL DEFAULT 0,
-    PRIMARY KEY (campaign_id, day, slot)
+    branch          text NOT NULL DEFAULT '',
+    PRIMARY KEY (campaign_id, branch, day, slot)
 );
 COMMENT ON TABLE @extschema@.campaign_budget_slot IS
-'Budget counters split into slots: a till locks one slot only; day -infinity holds the whole budget, other days the daily cap';
+'Budget counters split into slots: a till locks one slot only; day -infinity and branch '''' hold the whole budget, other days the daily cap, other branches the per-branch cap';
+COMMENT ON COLUMN @extschema@.campaign_budget_slot.branch IS 'The branch whose cap this slot holds ('''': the whole budget and the daily caps)';
 COMMENT ON COLUMN @extschema@.campaign_budget_slot.remaining_points IS 'Points this slot may still give (NULL: no points cap)';
 COMMENT ON COLUMN @extschema@.campaign_budget_slot.remaining_money IS 'Hundredths of money this slot may still spend (NULL: no money cap)';
 
@@ -91,7 +97,8 @@ BEGIN
             USING ERRCODE = 'LC001', HINT = 'The gift window''s end must be later than its start.';
     END IF;
     IF NEW.budget_points::numeric < 0 OR NEW.budget_money < 0
-       OR NEW.daily_budget_points::numeric < 0 THEN
+       OR NEW.daily_budget_points::numeric < 0
+       OR NEW.branch_budget_points::numeric < 0 OR NEW.branch_budget_money < 0 THEN
         RAISE EXCEPTION 'budget of campaign "%" is negative', NEW.code
             USING ERRCODE = 'LC001', HINT = 'A budget is NULL (no cap) or zero or more.';
     END IF;
@@ -114,7 +121,7 @@ COMMENT ON FUNCTION @extschema@.campaign_check_row() IS
 CREATE TRIGGER campaign_check BEFORE INSERT OR UPDATE ON @extschema@.campaign
     FOR EACH ROW EXECUTE FUNCTION @extschema@.campaign_check_row();
 
--- Split a campaign's budget over its slots: what is left after what was taken
+-- Split a campaign's budgets over their slots: what is left after what was taken
 CREATE FUNCTION @extschema@.campaign_split_budget(p_campaign bigint)
 RETURNS void
 LANGUAGE plpgsql
@@ -122,40 +129,59 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     c record;
+    b text;
+    v_cap_p bigint;
+    v_cap_m bigint;
     v_taken_p bigint;
     v_taken_m bigint;
     v_left_p bigint;
     v_left_m bigint;
 BEGIN
     SELECT * INTO c FROM @extschema@.campaign WHERE campaign_id = p_campaign;
-    INSERT INTO @extschema@.campaign_budget_slot (campaign_id, day, slot)
-    SELECT p_campaign, '-infinity', s FROM generate_series(0, c.budget_slots - 1) s
+    INSERT INTO @extschema@.campaign_budget_slot (campaign_id, day, branch, slot)
+    SELECT p_campaign, '-infinity', '', s FROM generate_series(0, c.budget_slots - 1) s
     ON CONFLICT DO NOTHING;
-    -- every slot locked in slot order, as takers that fall back do
-    PERFORM 1 FROM @extschema@.campaign_budget_slot
-      WHERE campaign_id = p_campaign AND day = '-infinity' ORDER BY slot FOR UPDATE;
-    SELECT coalesce(sum((taken_points::numeric * 100)::bigint), 0), coalesce(sum(taken_money), 0)
-      INTO v_taken_p, v_taken_m
-      FROM @extschema@.campaign_budget_slot WHERE campaign_id = p_campaign AND day = '-infinity';
-    v_left_p := CASE WHEN c.budget_points IS NOT NULL THEN greatest((c.budget_points::numeric * 100)::bigint - v_taken_p, 0) END;
-    v_left_m := CASE WHEN c.budget_money IS NOT NULL THEN greatest(round(c.budget_money * 100)::bigint - v_taken_m, 0) END;
-    DELETE FROM @extschema@.campaign_budget_slot
-     WHERE campaign_id = p_campaign AND day = '-infinity' AND slot >= c.budget_slots AND taken_points::numeric = 0 AND taken_money = 0;
-    UPDATE @extschema@.campaign_budget_slot s
-       SET remaining_points = ((v_left_p / c.budget_slots
-                                  + CASE WHEN s.slot < v_left_p % c.budget_slots THEN 1 ELSE 0 END) / 100.0)::@extschema@.points,
-           remaining_money = v_left_m / c.budget_slots
-                                  + CASE WHEN s.slot < v_left_m % c.budget_slots THEN 1 ELSE 0 END
-     WHERE s.campaign_id = p_campaign AND s.day = '-infinity' AND s.slot < c.budget_slots;
-    UPDATE @extschema@.campaign_budget_slot s SET remaining_points = 0, remaining_money = 0
-     WHERE s.campaign_id = p_campaign AND s.day = '-infinity' AND s.slot >= c.budget_slots;
+    -- the whole budget, then each branch's (as takers lock them), every slot in slot order
+    FOR b IN SELECT DISTINCT s.branch FROM @extschema@.campaign_budget_slot s
+              WHERE s.campaign_id = p_campaign AND s.day = '-infinity' ORDER BY 1 LOOP
+        PERFORM 1 FROM @extschema@.campaign_budget_slot
+          WHERE campaign_id = p_campaign AND day = '-infinity' AND branch = b ORDER BY slot FOR UPDATE;
+        IF b = '' THEN
+            v_cap_p := (c.budget_points::numeric * 100)::bigint;
+            v_cap_m := round(c.budget_money * 100)::bigint;
+        ELSE
+            v_cap_p := (c.branch_budget_points::numeric * 100)::bigint;
+            v_cap_m := round(c.branch_budget_money * 100)::bigint;
+        END IF;
+        SELECT coalesce(sum((taken_points::numeric * 100)::bigint), 0), coalesce(sum(taken_money), 0)
+          INTO v_taken_p, v_taken_m
+          FROM @extschema@.campaign_budget_slot WHERE campaign_id = p_campaign AND day = '-infinity' AND branch = b;
+        v_left_p := CASE WHEN v_cap_p IS NOT NULL THEN greatest(v_cap_p - v_taken_p, 0) END;
+        v_left_m := CASE WHEN v_cap_m IS NOT NULL THEN greatest(v_cap_m - v_taken_m, 0) END;
+        DELETE FROM @extschema@.campaign_budget_slot
+         WHERE campaign_id = p_campaign AND day = '-infinity' AND branch = b AND slot >= c.budget_slots
+           AND taken_points::numeric = 0 AND taken_money = 0;
+        IF b <> '' THEN
+            INSERT INTO @extschema@.campaign_budget_slot (campaign_id, day, branch, slot)
+            SELECT p_campaign, '-infinity', b, s FROM generate_series(0, c.budget_slots - 1) s
+            ON CONFLICT DO NOTHING;
+        END IF;
+        UPDATE @extschema@.campaign_budget_slot s
+           SET remaining_points = ((v_left_p / c.budget_slots
+                                      + CASE WHEN s.slot < v_left_p % c.budget_slots THEN 1 ELSE 0 END) / 100.0)::@extschema@.points,
+               remaining_money = v_left_m / c.budget_slots
+                                      + CASE WHEN s.slot < v_left_m % c.budget_slots THEN 1 ELSE 0 END
+         WHERE s.campaign_id = p_campaign AND s.day = '-infinity' AND s.branch = b AND s.slot < c.budget_slots;
+        UPDATE @extschema@.campaign_budget_slot s SET remaining_points = 0, remaining_money = 0
+         WHERE s.campaign_id = p_campaign AND s.day = '-infinity' AND s.branch = b AND s.slot >= c.budget_slots;
+    END LOOP;
     -- daily slots of today and later follow a changed daily cap on their next split
     DELETE FROM @extschema@.campaign_budget_slot
      WHERE campaign_id = p_campaign AND day <> '-infinity' AND takes = 0;
 END
 $$;
 COMMENT ON FUNCTION @extschema@.campaign_split_budget(bigint) IS
-'Splits what is left of a campaign''s budget evenly over its slots (all slots locked in slot order)';
+'Splits what is left of a campaign''s budget and of each branch''s budget evenly over their slots (all slots locked in slot order)';
 
 CREATE FUNCTION @extschema@.campaign_after_change()
 RETURNS trigger
@@ -179,12 +205,16 @@ BEGIN
         INSERT INTO @extschema@.campaign_change (campaign_id, what, old_value, new_value)
         VALUES (NEW.campaign_id, 'status', OLD.status, NEW.status);
     END IF;
-    IF (NEW.budget_points::numeric, NEW.budget_money, NEW.daily_budget_points::numeric, NEW.budget_slots)
-       IS DISTINCT FROM (OLD.budget_points::numeric, OLD.budget_money, OLD.daily_budget_points::numeric, OLD.budget_slots) THEN
+    IF (NEW.budget_points::numeric, NEW.budget_money, NEW.daily_budget_points::numeric, NEW.budget_slots,
+        NEW.branch_budget_points::numeric, NEW.branch_budget_money)
+       IS DISTINCT FROM (OLD.budget_points::numeric, OLD.budget_money, OLD.daily_budget_points::numeric, OLD.budget_slots,
+        OLD.branch_budget_points::numeric, OLD.branch_budget_money) THEN
         INSERT INTO @extschema@.campaign_change (campaign_id, what, old_value, new_value)
         VALUES (NEW.campaign_id, 'budget',
-                format('points %s, money %s, daily %s, slots %s', OLD.budget_points, OLD.budget_money, OLD.daily_budget_points, OLD.budget_slots),
-                format('points %s, money %s, daily %s, slots %s', NEW.budget_points, NEW.budget_money, NEW.daily_budget_points, NEW.budget_slots));
+                format('points %s, money %s, daily %s, slots %s, per branch %s points %s money', OLD.budget_points, OLD.budget_money,
+                       OLD.daily_budget_points, OLD.budget_slots, OLD.branch_budget_points, OLD.branch_budget_money),
+                format('points %s, money %s, daily %s, slots %s, per branch %s points %s money', NEW.budget_points, NEW.budget_money,
+                       NEW.daily_budget_points, NEW.budget_slots, NEW.branch_budget_points, NEW.branch_budget_money));
         PERFORM @extschema@.campaign_split_budget(NEW.campaign_id);
     END IF;
     -- the campaign's earning rules follow its schedule and status
@@ -248,7 +278,7 @@ BEGIN
         RAISE EXCEPTION 'campaign "%" does not exist', p_code USING ERRCODE = 'LC003';
     END IF;
     PERFORM 1 FROM @extschema@.campaign_budget_slot
-      WHERE campaign_id = c.campaign_id AND day = '-infinity' ORDER BY slot FOR UPDATE;
+      WHERE campaign_id = c.campaign_id AND day = '-infinity' AND branch = '' ORDER BY slot FOR UPDATE;
     SELECT * INTO c FROM @extschema@.campaign WHERE code = p_code FOR UPDATE;
     IF c.status = p_to THEN
         RETURN p_to;
@@ -309,7 +339,7 @@ BEGIN
             HINT = 'An ended campaign cannot be extended; create a new one.';
     END IF;
     PERFORM 1 FROM @extschema@.campaign_budget_slot
-      WHERE campaign_id = c.campaign_id AND day = '-infinity' ORDER BY slot FOR UPDATE;
+      WHERE campaign_id = c.campaign_id AND day = '-infinity' AND branch = '' ORDER BY slot FOR UPDATE;
     UPDATE @extschema@.campaign k
        SET starts_at = coalesce(reschedule_campaign.starts_at, k.starts_at),
            ends_at = coalesce(reschedule_campaign.ends_at, k.ends_at)
@@ -369,6 +399,22 @@ LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION @extschema@.campaign_give_back(bigint, @extschema@.points, bigint, timestamptz) IS
 'Returns points reserved by campaign_take in this transaction to the budget (an order that turned out to be a retry)';
 
+CREATE FUNCTION @extschema@.campaign_take_money(campaign_id bigint, amount numeric, key bigint DEFAULT 0,
+                                                at timestamptz DEFAULT NULL, branch text DEFAULT NULL)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'campaign_take_money'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.campaign_take_money(bigint, numeric, bigint, timestamptz, text) IS
+'Reserves money (a discount) from a campaign''s money cap and its branch''s cap in this transaction; false when the campaign is not running at that time or a cap cannot pay it all';
+
+CREATE FUNCTION @extschema@.campaign_give_back_money(campaign_id bigint, amount numeric, key bigint DEFAULT 0,
+                                                     at timestamptz DEFAULT NULL, branch text DEFAULT NULL)
+RETURNS void
+AS 'MODULE_PATHNAME', 'campaign_give_back_money'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.campaign_give_back_money(bigint, numeric, bigint, timestamptz, text) IS
+'Returns money reserved by campaign_take_money in this transaction (a document that turned out to be a retry)';
+
 -- Cost and invariants ------------------------------------------------------------
 
 CREATE VIEW @extschema@.campaign_budget AS
@@ -382,14 +428,34 @@ SELECT c.campaign_id, c.code, c.status,
        CASE WHEN c.budget_money IS NOT NULL THEN round(coalesce(sum(s.remaining_money), 0) / 100.0, 2) END AS remaining_money,
        coalesce(sum(s.takes), 0)::bigint AS takes
   FROM @extschema@.campaign c
-  LEFT JOIN @extschema@.campaign_budget_slot s ON s.campaign_id = c.campaign_id AND s.day = '-infinity'
+  LEFT JOIN @extschema@.campaign_budget_slot s ON s.campaign_id = c.campaign_id AND s.day = '-infinity' AND s.branch = ''
  GROUP BY c.campaign_id;
 COMMENT ON VIEW @extschema@.campaign_budget IS 'Each campaign''s budget: the caps, what was taken and what is left (summed over the slots)';
-COMMENT ON COLUMN @extschema@.campaign_budget.taken_points IS 'Points reserved by campaign rules';
-COMMENT ON COLUMN @extschema@.campaign_budget.taken_money IS 'Money reserved: points at the point value plus prize values';
+COMMENT ON COLUMN @extschema@.campaign_budget.taken_points IS 'Points reserved by campaign rules, race bonuses and points prizes';
+COMMENT ON COLUMN @extschema@.campaign_budget.taken_money IS 'Money reserved: points at the point value, discounts and prize values';
 COMMENT ON COLUMN @extschema@.campaign_budget.remaining_points IS 'Points left under the cap (NULL: no cap)';
 COMMENT ON COLUMN @extschema@.campaign_budget.remaining_money IS 'Money left under the cap (NULL: no cap)';
 COMMENT ON COLUMN @extschema@.campaign_budget.takes IS 'How many reservations were made';
+
+CREATE VIEW @extschema@.campaign_branch_budget AS
+SELECT c.campaign_id, c.code, s.branch,
+       c.branch_budget_points::numeric AS budget_points,
+       c.branch_budget_money AS budget_money,
+       sum(s.taken_points::numeric) AS taken_points,
+       round(sum(s.taken_money) / 100.0, 2) AS taken_money,
+       CASE WHEN c.branch_budget_points IS NOT NULL THEN sum(s.remaining_points::numeric) END AS remaining_points,
+       CASE WHEN c.branch_budget_money IS NOT NULL THEN round(sum(s.remaining_money) / 100.0, 2) END AS remaining_money,
+       sum(s.takes)::bigint AS takes
+  FROM @extschema@.campaign c
+  JOIN @extschema@.campaign_budget_slot s ON s.campaign_id = c.campaign_id AND s.day = '-infinity' AND s.branch <> ''
+ GROUP BY c.campaign_id, s.branch;
+COMMENT ON VIEW @extschema@.campaign_branch_budget IS 'Each campaign''s per-branch budgets: the cap per branch, what each branch took and has left (branches appear once they took something)';
+COMMENT ON COLUMN @extschema@.campaign_branch_budget.branch IS 'The branch ("(no branch)" for orders that name none)';
+COMMENT ON COLUMN @extschema@.campaign_branch_budget.taken_points IS 'Points reserved at the branch';
+COMMENT ON COLUMN @extschema@.campaign_branch_budget.taken_money IS 'Money reserved at the branch: points at the point value and discounts';
+COMMENT ON COLUMN @extschema@.campaign_branch_budget.remaining_points IS 'Points the branch may still give (NULL: no per-branch points cap)';
+COMMENT ON COLUMN @extschema@.campaign_branch_budget.remaining_money IS 'Money the branch may still spend (NULL: no per-branch money cap)';
+COMMENT ON COLUMN @extschema@.campaign_branch_budget.takes IS 'How many reservations the branch made';
 
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.campaign', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.campaign_campaign_id_seq', '');

@@ -51,91 +51,180 @@ COMMENT ON TABLE @extschema@.order_discount IS
 'Discounts applied to orders, per policy and line (line 0: the bill); member_id 0 for guests, so the key shards by member';
 
 CREATE FUNCTION @extschema@.quote_discounts(program text, customer_key text, lines jsonb,
-                                            at timestamptz DEFAULT NULL)
+                                            at timestamptz DEFAULT NULL, branch text DEFAULT NULL)
 RETURNS TABLE (line_no integer, policy_id bigint, policy_name text, stacking text, amount numeric)
 AS 'MODULE_PATHNAME', 'quote_discounts'
 LANGUAGE C STABLE;
-COMMENT ON FUNCTION @extschema@.quote_discounts(text, text, jsonb, timestamptz) IS
-'The discounts a bill gets, per line (line 0: the bill) with the policy of each: the best exclusive policy or the sum of the stackable ones, whichever gives more; deterministic';
+COMMENT ON FUNCTION @extschema@.quote_discounts(text, text, jsonb, timestamptz, text) IS
+'The discounts a bill gets, per line (line 0: the bill) with the policy of each: the best exclusive policy or the sum of the stackable ones, whichever gives more; a campaign''s policy only while its money cap and the branch''s cap can pay it; deterministic';
 
-CREATE FUNCTION @extschema@.record_applied_discounts(program text, document text, quote jsonb,
-                                                     customer_key text DEFAULT NULL, source text DEFAULT 'pos')
-RETURNS integer
+CREATE FUNCTION @extschema@.quote_discounts_except(program text, customer_key text, lines jsonb,
+                                                   at timestamptz, branch text, except_campaigns bigint[],
+                                                   check_budgets boolean)
+RETURNS TABLE (line_no integer, policy_id bigint, policy_name text, stacking text, amount numeric)
+AS 'MODULE_PATHNAME', 'quote_discounts'
+LANGUAGE C STABLE;
+COMMENT ON FUNCTION @extschema@.quote_discounts_except(text, text, jsonb, timestamptz, text, bigint[], boolean) IS
+'quote_discounts without the policies of the given campaigns (apply_discounts quotes again so when a campaign''s budget ran out under it), and without the budget test when check_budgets is false (a retry)';
+
+CREATE FUNCTION @extschema@.discount_record(p_program text, p_document text, p_quote jsonb,
+                                            p_customer_key text, p_source text, p_at timestamptz,
+                                            p_branch text, OUT recorded integer, OUT exhausted bigint)
+RETURNS record
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     v_program bigint;
     v_member bigint := 0;
+    v_key bigint;
+    v_at timestamptz := coalesce(p_at, now());
     v_new text;
     v_old text;
-    n integer;
+    v_inserted bigint;
+    v_camps bigint[] := '{}';
+    v_amounts numeric[] := '{}';
+    v_pol bigint[];
+    v_line integer[];
+    v_amt numeric[];
+    c record;
+    i integer;
 BEGIN
-    SELECT p.program_id INTO v_program FROM @extschema@.program p WHERE p.code = program;
+    SELECT p.program_id INTO v_program FROM @extschema@.program p WHERE p.code = p_program;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'loyalty program "%" does not exist', program USING ERRCODE = 'LY005';
+        RAISE EXCEPTION 'loyalty program "%" does not exist', p_program USING ERRCODE = 'LY005';
     END IF;
-    IF document IS NULL OR document = '' THEN
+    IF p_document IS NULL OR p_document = '' THEN
         RAISE EXCEPTION 'applied discounts need a document id' USING ERRCODE = 'null_value_not_allowed';
     END IF;
-    IF customer_key IS NOT NULL THEN
+    IF p_customer_key IS NOT NULL THEN
         SELECT coalesce(k.member_id, 0) INTO v_member FROM @extschema@.member_key k
-         WHERE k.program_id = v_program AND k.customer_key = record_applied_discounts.customer_key;
+         WHERE k.program_id = v_program AND k.customer_key = p_customer_key;
         v_member := coalesce(v_member, 0);
     END IF;
-    IF EXISTS (SELECT 1 FROM (SELECT (e->>'policy_id')::bigint AS policy_id, coalesce((e->>'line_no')::integer, 0) AS line_no,
-                   (e->>'amount')::numeric AS amount
-              FROM jsonb_array_elements(coalesce(quote, '[]')) e) r
+    v_key := CASE WHEN v_member <> 0 THEN v_member ELSE abs(hashtext(p_document)::bigint) END;
+    SELECT coalesce(array_agg((x.e->>'policy_id')::bigint ORDER BY x.o), '{}'),
+           coalesce(array_agg(coalesce((x.e->>'line_no')::integer, 0) ORDER BY x.o), '{}'),
+           coalesce(array_agg((x.e->>'amount')::numeric ORDER BY x.o), '{}')
+      INTO v_pol, v_line, v_amt
+      FROM jsonb_array_elements(coalesce(p_quote, '[]')) WITH ORDINALITY AS x(e, o);
+    IF EXISTS (SELECT 1 FROM unnest(v_pol, v_line, v_amt) AS r(policy_id, line_no, amount)
                 WHERE r.policy_id IS NULL OR r.amount IS NULL OR r.amount < 0
                    OR NOT EXISTS (SELECT 1 FROM @extschema@.discount_policy d
                                    WHERE d.policy_id = r.policy_id AND d.program_id = v_program)) THEN
-        RAISE EXCEPTION 'quote of document "%" names an unknown policy or a bad amount', document
+        RAISE EXCEPTION 'quote of document "%" names an unknown policy or a bad amount', p_document
             USING ERRCODE = 'LC001', HINT = 'Pass the rows of loyalty.quote_discounts() as a JSON array.';
     END IF;
-    INSERT INTO @extschema@.order_discount (member_id, program_id, source, document, policy_id, line_no, amount)
-    SELECT v_member, v_program, record_applied_discounts.source, document, r.policy_id, r.line_no, r.amount
-      FROM (SELECT (e->>'policy_id')::bigint AS policy_id, coalesce((e->>'line_no')::integer, 0) AS line_no,
-                   (e->>'amount')::numeric AS amount
-              FROM jsonb_array_elements(coalesce(quote, '[]')) e) r
-    ON CONFLICT DO NOTHING;
+    -- a new document reserves its campaigns' discounts from their money caps (a replay reserves nothing)
+    IF NOT EXISTS (SELECT 1 FROM @extschema@.order_discount o
+                    WHERE o.member_id = v_member AND o.program_id = v_program
+                      AND o.source = p_source AND o.document = p_document) THEN
+        FOR c IN SELECT d.campaign_id, sum(r.amount) AS amount
+                   FROM unnest(v_pol, v_line, v_amt) AS r(policy_id, line_no, amount)
+                   JOIN @extschema@.discount_policy d ON d.policy_id = r.policy_id
+                  WHERE d.campaign_id IS NOT NULL
+                  GROUP BY d.campaign_id HAVING sum(r.amount) > 0 ORDER BY d.campaign_id LOOP
+            IF NOT @extschema@.campaign_take_money(c.campaign_id, c.amount, v_key, v_at, p_branch) THEN
+                FOR i IN 1 .. cardinality(v_camps) LOOP
+                    PERFORM @extschema@.campaign_give_back_money(v_camps[i], v_amounts[i], v_key, v_at, p_branch);
+                END LOOP;
+                recorded := 0;
+                exhausted := c.campaign_id;
+                RETURN;
+            END IF;
+            v_camps := v_camps || c.campaign_id;
+            v_amounts := v_amounts || c.amount;
+        END LOOP;
+        INSERT INTO @extschema@.order_discount (member_id, program_id, source, document, policy_id, line_no, amount)
+        SELECT v_member, v_program, p_source, p_document, r.policy_id, r.line_no, r.amount
+          FROM unnest(v_pol, v_line, v_amt) AS r(policy_id, line_no, amount)
+        ON CONFLICT DO NOTHING;
+        GET DIAGNOSTICS v_inserted = ROW_COUNT;
+        IF v_inserted = 0 THEN
+            -- a concurrent retry recorded the document first: give the reservation back
+            FOR i IN 1 .. cardinality(v_camps) LOOP
+                PERFORM @extschema@.campaign_give_back_money(v_camps[i], v_amounts[i], v_key, v_at, p_branch);
+            END LOOP;
+        END IF;
+    END IF;
     SELECT string_agg(format('%s:%s:%s', r.policy_id, r.line_no, r.amount::numeric(20,2)), ',' ORDER BY 1, 2)
-      INTO v_new FROM (SELECT (e->>'policy_id')::bigint AS policy_id, coalesce((e->>'line_no')::integer, 0) AS line_no,
-                   (e->>'amount')::numeric AS amount
-              FROM jsonb_array_elements(coalesce(quote, '[]')) e) r;
+      INTO v_new FROM unnest(v_pol, v_line, v_amt) AS r(policy_id, line_no, amount);
     SELECT string_agg(format('%s:%s:%s', o.policy_id, o.line_no, o.amount::numeric(20,2)), ',' ORDER BY 1, 2), count(*)
-      INTO v_old, n FROM @extschema@.order_discount o
+      INTO v_old, recorded FROM @extschema@.order_discount o
      WHERE o.member_id = v_member AND o.program_id = v_program
-       AND o.source = record_applied_discounts.source AND o.document = record_applied_discounts.document;
+       AND o.source = p_source AND o.document = p_document;
     IF v_old IS DISTINCT FROM v_new THEN
-        RAISE EXCEPTION 'discounts of document "%" were already recorded differently', document
+        RAISE EXCEPTION 'discounts of document "%" were already recorded differently', p_document
             USING ERRCODE = 'LC004',
                   HINT = 'A retry must repeat the original quote; a changed bill needs a new document id.';
     END IF;
-    RETURN n;
 END
 $$;
-COMMENT ON FUNCTION @extschema@.record_applied_discounts(text, text, jsonb, text, text) IS
-'Stores the discounts applied to an order (the rows of quote_discounts as a JSON array); a retry with the same rows is a no-op, different rows raise LC004';
+COMMENT ON FUNCTION @extschema@.discount_record(text, text, jsonb, text, text, timestamptz, text) IS
+'Records a document''s applied discounts once, reserving the discounts of campaign policies from their campaigns'' budgets; exhausted names a campaign that could not pay (nothing written)';
+
+CREATE FUNCTION @extschema@.record_applied_discounts(program text, document text, quote jsonb,
+                                                     customer_key text DEFAULT NULL, source text DEFAULT 'pos',
+                                                     at timestamptz DEFAULT NULL, branch text DEFAULT NULL)
+RETURNS integer
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r record;
+BEGIN
+    r := @extschema@.discount_record(program, document, quote, customer_key, source, at, branch);
+    IF r.exhausted IS NOT NULL THEN
+        RAISE EXCEPTION 'campaign "%" can no longer pay the discounts of document "%"',
+              (SELECT c.code FROM @extschema@.campaign c WHERE c.campaign_id = r.exhausted), document
+            USING ERRCODE = 'LC007',
+                  DETAIL = 'Its budget ran out, or it is no longer running, since the bill was quoted.',
+                  HINT = 'Quote the bill again: the campaign''s policies are no longer offered.';
+    END IF;
+    RETURN r.recorded;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.record_applied_discounts(text, text, jsonb, text, text, timestamptz, text) IS
+'Stores the discounts applied to an order (the rows of quote_discounts as a JSON array) and reserves those of campaign policies from the campaigns'' money caps (and the branch''s); a campaign that can no longer pay raises LC007 and nothing is written; a retry with the same rows is a no-op, different rows raise LC004';
 
 CREATE FUNCTION @extschema@.apply_discounts(program text, customer_key text, document text, lines jsonb,
-                                            at timestamptz DEFAULT NULL, source text DEFAULT 'pos')
+                                            at timestamptz DEFAULT NULL, source text DEFAULT 'pos',
+                                            branch text DEFAULT NULL)
 RETURNS TABLE (line_no integer, policy_id bigint, policy_name text, stacking text, amount numeric)
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     v_quote jsonb;
+    v_except bigint[] := '{}';
+    v_retry boolean;
+    r record;
 BEGIN
-    SELECT coalesce(jsonb_agg(to_jsonb(q)), '[]') INTO v_quote
-      FROM @extschema@.quote_discounts(program, customer_key, lines, at) q;
-    PERFORM @extschema@.record_applied_discounts(program, document, v_quote, customer_key, source);
+    LOOP
+        -- a retry of a recorded document is quoted as it was, whatever the budgets say now
+        SELECT EXISTS (SELECT 1 FROM @extschema@.order_discount o
+                         JOIN @extschema@.program p ON p.program_id = o.program_id
+                        WHERE p.code = apply_discounts.program AND o.source = apply_discounts.source
+                          AND o.document = apply_discounts.document
+                          AND o.member_id = coalesce((SELECT k.member_id FROM @extschema@.member_key k
+                                                       WHERE k.program_id = p.program_id
+                                                         AND k.customer_key = apply_discounts.customer_key), 0))
+          INTO v_retry;
+        SELECT coalesce(jsonb_agg(to_jsonb(q)), '[]') INTO v_quote
+          FROM @extschema@.quote_discounts_except(program, customer_key, lines, at, branch,
+                                                   CASE WHEN v_retry THEN '{}' ELSE v_except END, NOT v_retry) q;
+        r := @extschema@.discount_record(program, document, v_quote, customer_key, source, at, branch);
+        EXIT WHEN r.exhausted IS NULL;
+        -- the campaign's budget ran out under us: quote again without it
+        v_except := v_except || r.exhausted;
+    END LOOP;
     RETURN QUERY SELECT q.line_no, q.policy_id, q.policy_name, q.stacking, q.amount
                    FROM jsonb_to_recordset(v_quote) AS q(line_no integer, policy_id bigint,
                         policy_name text, stacking text, amount numeric);
 END
 $$;
-COMMENT ON FUNCTION @extschema@.apply_discounts(text, text, text, jsonb, timestamptz, text) IS
-'Quotes a bill''s discounts and records them with the order in one call (idempotent per document)';
+COMMENT ON FUNCTION @extschema@.apply_discounts(text, text, text, jsonb, timestamptz, text, text) IS
+'Quotes a bill''s discounts and records them with the order in one call, reserving campaign discounts from their budgets (a campaign that runs out meanwhile is left out and the bill quoted again); idempotent per document (a retry is quoted without the budget test and must match what was recorded)';
 
 CREATE VIEW @extschema@.discount_effectiveness AS
 SELECT d.policy_id, d.name, d.program_id, d.campaign_id, d.kind, d.stacking,
