@@ -80,6 +80,10 @@ BEGIN
         RAISE EXCEPTION 'quote of document "%" names an unknown policy or a bad amount', p_document
             USING ERRCODE = 'LC001', HINT = 'Pass the rows of loyalty.quote_discounts() as a JSON array.';
     END IF;
+    -- one session at a time per document: a concurrent retry, or a different
+    -- quote for the same document, waits here and then sees the first one's rows
+    PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended(
+        pg_catalog.format('order_discount %s %s %s %s', v_member, v_program, p_source, p_document), 0));
     -- a new document reserves its campaigns' discounts from their money caps (a replay reserves nothing)
     IF NOT EXISTS (SELECT 1 FROM @extschema@.order_discount o
                     WHERE o.member_id = v_member AND o.program_id = v_program

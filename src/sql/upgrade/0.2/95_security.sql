@@ -60,6 +60,8 @@ VALUES
     ('entry_checksum', 'internal'), ('campaign_active', 'internal'), ('campaign_take', 'internal'),
     ('campaign_give_back', 'internal'), ('campaign_transition', 'internal'),
     ('campaign_split_budget', 'internal'), ('post_bonus', 'internal'),
+    ('campaign_take_money', 'internal'), ('campaign_give_back_money', 'internal'),
+    ('quote_discounts_except', 'internal'), ('discount_record', 'internal'), ('award_bonus', 'internal'),
     ('notification_vars', 'internal'), ('setup_roles', 'internal'),
     ('code_digest', 'internal'), ('stored_member', 'internal'), ('stored_random_bytes', 'internal'),
     ('wallet_entry_checksum', 'internal')
