@@ -26,6 +26,7 @@
 #include "errcodes.h"
 #include "ids.h"
 #include "ledger.h"
+#include "member_lookup.h"
 #include "money.h"
 #include "rules.h"
 #include "spi_util.h"
@@ -353,6 +354,17 @@ ResolveMember(const ProgramConfig *prog, const char *customer_key, const char *c
 		customer_key = CardHolder(prog, card_no);
 	if (customer_key == NULL)
 		return;
+	switch (LookupMemberDirect(prog, customer_key, card_no, m))
+	{
+		case MEMBER_FOUND:
+			return;
+		case MEMBER_NOT_FOUND:
+			if (prog->unknown_customer == UNKNOWN_CUSTOMER_IGNORE)
+				return;
+			break;				/* refused or enrolled below */
+		case MEMBER_UNAVAILABLE:
+			break;
+	}
 	LoyaltyPlan(&MemberPlan,
 				"SELECT m.member_id, m.status, m.groups, CASE WHEN $3 THEN ARRAY("
 				"SELECT DISTINCT c.series FROM loyalty.card c WHERE c.member_id = m.member_id "

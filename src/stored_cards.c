@@ -200,7 +200,9 @@ stored_product_card_use(PG_FUNCTION_ARGS)
 		if (-prior_units != units)
 			ereport(ERROR,
 					(errcode(ERRCODE_STORED_CONFLICT),
-					 errmsg("card use \"%s\" was already posted with %d units", document, -prior_units),
+					 errmsg_plural("card use \"%s\" was already posted with %d unit",
+								"card use \"%s\" was already posted with %d units",
+								-prior_units, document, -prior_units),
 					 errdetail("This retry asks for %d.", units)));
 	}
 	else
@@ -270,7 +272,9 @@ stored_product_card_top_up(PG_FUNCTION_ARGS)
 		if (prior_units != units)
 			ereport(ERROR,
 					(errcode(ERRCODE_STORED_CONFLICT),
-					 errmsg("card top-up \"%s\" was already posted with %d units", document, prior_units)));
+					 errmsg_plural("card top-up \"%s\" was already posted with %d unit",
+								"card top-up \"%s\" was already posted with %d units",
+								prior_units, document, prior_units)));
 		units_left = c.units_left;
 	}
 	else

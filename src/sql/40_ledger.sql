@@ -17,7 +17,10 @@ CREATE TABLE @extschema@.ledger (
     expires_at      timestamptz,
     note            text,
     checksum        bigint NOT NULL,
-    PRIMARY KEY (member_id, entry_id)
+    -- entry ids grow with time (the node id, then a sequence), so a new entry
+    -- lands at the right edge of this key rather than on a random page of a
+    -- member-first one; member_id stays in it for sharding by member
+    PRIMARY KEY (entry_id, member_id)
 );
 -- One posting per (program, source, document, kind).  Earning entries are
 -- kept unique by loyalty.member_order's key (an order posts its earning in
@@ -41,7 +44,7 @@ CREATE TABLE @extschema@.lot (
     remaining       @extschema@.points NOT NULL CHECK (remaining >= 0),
     earned_at       timestamptz NOT NULL,
     expires_at      timestamptz,
-    PRIMARY KEY (member_id, lot_id)
+    PRIMARY KEY (lot_id, member_id)     -- id first, as the ledger's; a member's open lots: lot_open_idx
 );
 CREATE INDEX lot_open_idx ON @extschema@.lot (member_id, expires_at) WHERE remaining > 0;
 COMMENT ON TABLE @extschema@.lot IS

@@ -19,12 +19,16 @@ revenue AS (
       JOIN @extschema@.member_order o ON o.member_id = l.member_id AND o.entry_id = l.entry_id
      WHERE l.campaign_id IS NOT NULL AND l.kind = 'earn'
      GROUP BY l.campaign_id),
+participant AS (
+    SELECT DISTINCT p.campaign_id, p.member_id
+      FROM @extschema@.ledger p
+     WHERE p.campaign_id IS NOT NULL),
 redeemed AS (
     SELECT c.campaign_id, -sum(r.amount::numeric) AS points_redeemed
       FROM @extschema@.campaign c
-      JOIN @extschema@.ledger r ON r.program_id = c.program_id AND r.kind = 'redeem'
-       AND r.created_at >= c.starts_at AND r.created_at < c.ends_at
-     WHERE r.member_id IN (SELECT p.member_id FROM @extschema@.ledger p WHERE p.campaign_id = c.campaign_id)
+      JOIN participant pm ON pm.campaign_id = c.campaign_id
+      JOIN @extschema@.ledger r ON r.member_id = pm.member_id AND r.program_id = c.program_id
+       AND r.kind = 'redeem' AND r.created_at >= c.starts_at AND r.created_at < c.ends_at
      GROUP BY c.campaign_id)
 SELECT c.campaign_id, p.code AS program_code, c.code AS campaign_code, c.name, c.status,
        c.starts_at, c.ends_at,
