@@ -15,7 +15,7 @@ bool		loyalty_accrual_enabled = true;
 /* This server's number in a sharded cluster: the top bits of every id */
 int			loyalty_node_id = 0;
 
-/* When off, earnings are always posted through SQL (see posting.c) */
+/* When off, accrual reads members and posts earnings through SQL (see posting.c, member_lookup.c) */
 bool		loyalty_direct_posting = true;
 
 /* Define the pg_loyalty.* settings and reserve the prefix */
@@ -41,8 +41,8 @@ LoyaltyGucInit(void)
 							NULL, NULL, NULL);
 
 	DefineCustomBoolVariable("pg_loyalty.direct_posting",
-							 "Whether earnings are written through the executor's row routines.",
-							 "On (the default), an order's earning is written without planning SQL; off, it is written by one SQL statement. Both give the same rows; the switch exists for measurement and diagnosis.",
+							 "Whether accrual reads members and writes earnings through index scans and the executor's row routines.",
+							 "On (the default), an order's member is read and its earning written without planning SQL; off, both go through SQL statements. Both give the same rows; the switch exists for measurement and diagnosis.",
 							 &loyalty_direct_posting,
 							 true,
 							 PGC_SUSET,
