@@ -42,18 +42,6 @@ static SPIPlanPtr ExistingOrderPlan = NULL;
 static SPIPlanPtr OtherMemberPlan = NULL;
 static SPIPlanPtr CardHolderPlan = NULL;
 
-/* Whether a text[]-like list holds value */
-static bool
-ListHas(char **items, int n, const char *value)
-{
-	int			i;
-
-	for (i = 0; i < n; i++)
-		if (strcmp(items[i], value) == 0)
-			return true;
-	return false;
-}
-
 /* Whether any of the member's values is in a rule's list */
 static bool
 AnyListed(char **list, int nlist, char **values, int nvalues)
@@ -61,7 +49,7 @@ AnyListed(char **list, int nlist, char **values, int nvalues)
 	int			i;
 
 	for (i = 0; i < nvalues; i++)
-		if (ListHas(list, nlist, values[i]))
+		if (LoyaltyListHas(list, nlist, values[i]))
 			return true;
 	return false;
 }
@@ -81,13 +69,13 @@ RuleAppliesToOrder(const EarnRule *r, const AccrualOrder *order, const MemberInf
 		return false;
 	if (!ScopeMatches(r->branch, order->branch) || !ScopeMatches(r->channel, order->channel))
 		return false;
-	if (r->customer_group && !ListHas(m->groups, m->ngroups, r->customer_group))
+	if (r->customer_group && !LoyaltyListHas(m->groups, m->ngroups, r->customer_group))
 		return false;
-	if (r->card_series && !ListHas(m->series, m->nseries, r->card_series))
+	if (r->card_series && !LoyaltyListHas(m->series, m->nseries, r->card_series))
 		return false;
 	if (r->ntarget_groups > 0 && !AnyListed(r->target_groups, r->ntarget_groups, m->groups, m->ngroups))
 		return false;
-	if (r->ntarget_tiers > 0 && (m->tier == NULL || !ListHas(r->target_tiers, r->ntarget_tiers, m->tier)))
+	if (r->ntarget_tiers > 0 && (m->tier == NULL || !LoyaltyListHas(r->target_tiers, r->ntarget_tiers, m->tier)))
 		return false;
 	return order->total >= r->min_bill;
 }

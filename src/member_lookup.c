@@ -122,18 +122,6 @@ LookupMemberKey(int64 program_id, const char *customer_key)
 	return member_id;
 }
 
-/* Whether a list of C strings holds value */
-static bool
-SeriesListed(char **items, int n, const char *value)
-{
-	int			i;
-
-	for (i = 0; i < n; i++)
-		if (strcmp(items[i], value) == 0)
-			return true;
-	return false;
-}
-
 /* The distinct series of the member's active cards (only card_no's, when given) */
 static void
 LookupCardSeries(MemberInfo *m, const char *card_no)
@@ -165,7 +153,7 @@ LookupCardSeries(MemberInfo *m, const char *card_no)
 			strcmp(TextDatumGetCString(LookupColumn(&t, "card_no", &isnull)), card_no) != 0)
 			continue;
 		s = TextDatumGetCString(series);
-		if (SeriesListed(m->series, m->nseries, s))
+		if (LoyaltyListHas(m->series, m->nseries, s))
 			continue;
 		if (m->nseries == size)
 			m->series = repalloc(m->series, sizeof(char *) * (size *= 2));

@@ -164,3 +164,17 @@ LoyaltyGetTextArray(HeapTuple tuple, TupleDesc desc, int attno, char ***items, i
 	if (!isnull)
 		LoyaltyTextArray(v, items, n);
 }
+
+/* Whether a list of C strings (as LoyaltyTextArray makes) holds value; NULL is in none */
+bool
+LoyaltyListHas(char **items, int n, const char *value)
+{
+	int			i;
+
+	if (value == NULL)
+		return false;
+	for (i = 0; i < n; i++)
+		if (strcmp(items[i], value) == 0)
+			return true;
+	return false;
+}

@@ -17,5 +17,6 @@ extern int64 LoyaltyGetInt64(HeapTuple tuple, TupleDesc desc, int attno, int64 w
 extern bool LoyaltyGetBool(HeapTuple tuple, TupleDesc desc, int attno);
 extern void LoyaltyTextArray(Datum arr, char ***items, int *n);
 extern void LoyaltyGetTextArray(HeapTuple tuple, TupleDesc desc, int attno, char ***items, int *n);
+extern bool LoyaltyListHas(char **items, int n, const char *value);
 
 #endif							/* PG_LOYALTY_SPI_UTIL_H */
