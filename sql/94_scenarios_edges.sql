@@ -117,7 +117,7 @@ SELECT voucher_issue('sc_edge_rub', 'PS5000', 1, series => 'PS', batch => 'ps500
 SELECT ok, amount FROM voucher_check(:'ps', 'MSK', 10000);
 SELECT ok, amount FROM voucher_redeem(:'ps', 'CHEK-77', 'MSK', 10000);
 SELECT bill_total, amount, forfeited FROM voucher_use
- WHERE voucher_id = (SELECT voucher_id FROM voucher WHERE series = 'PS' AND suffix = right(:'ps', 4));
+ WHERE voucher_id = (SELECT v.voucher_id FROM voucher v JOIN voucher_type t USING (type_id) WHERE t.code = 'PS5000' AND v.series = 'PS' AND v.suffix = right(:'ps', 4));
 
 -------------------------------------------------------------------------------
 -- J1: birthday notice 7 days before and greeting on the day, from the
