@@ -355,7 +355,8 @@ SELECT rank, customer_key, points FROM race_leaderboard((SELECT race_id FROM poi
 -- prizes only after the end (LC005), then once
 SELECT pg_temp.err($$SELECT loyalty.award_race(race_id, '2028-03-07 23:00+07') FROM loyalty.points_race WHERE name = 'Tuan dua 1-7/3'$$);
 SELECT award_race(race_id, '2028-03-08 00:00+07') AS paid FROM points_race WHERE name = 'Tuan dua 1-7/3';
-SELECT award_ended_races('2028-03-09 00:00+07') AS paid_again;
+-- the job runs again the next day: nothing twice
+SELECT award_race(race_id, '2028-03-09 00:00+07') AS paid_again FROM points_race WHERE name = 'Tuan dua 1-7/3';
 SELECT m.customer_key, l.amount, l.note FROM ledger l JOIN member m USING (member_id)
  WHERE l.kind = 'bonus' AND l.source = 'race' AND m.program_id = (SELECT program_id FROM program WHERE code = 'sc_khuyenmai')
  ORDER BY l.amount DESC;
