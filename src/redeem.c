@@ -218,11 +218,19 @@ ReadBill(FunctionCallInfo fcinfo, int lines_arg, int total_arg, const RedeemPoli
 			amount = LineScaled(row, 7, 2, PG_INT64_MIN, "amount");
 			if (amount == PG_INT64_MIN)
 			{
+				int128		a;
+
 				if (price == PG_INT64_MIN)
 					ereport(ERROR,
 							(errcode(ERRCODE_REDEEM_INVALID_BILL),
 							 errmsg("line %d has neither a price nor an amount", nlines)));
-				amount = (int64) (((int128) price * qty + 500) / 1000) - discount;
+				a = ((int128) price * qty + 500) / 1000 - discount;
+				if (a > PG_INT64_MAX || a < PG_INT64_MIN)
+					ereport(ERROR,
+							(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+							 errmsg("amount of line %d is out of range", nlines),
+							 errdetail("Quantity times price is more than 92,233,720,368,547,758.07.")));
+				amount = (int64) a;
 			}
 			if (amount < 0)
 				ereport(ERROR,
@@ -262,7 +270,13 @@ ReadBill(FunctionCallInfo fcinfo, int lines_arg, int total_arg, const RedeemPoli
 static int64
 MoneyOfPoints(const ProgramConfig *prog, Points p)
 {
-	return (int64) (((int128) p * prog->point_value) / POINTS_SCALE);
+	int128		m = ((int128) p * prog->point_value) / POINTS_SCALE;
+
+	if (m > PG_INT64_MAX || m < PG_INT64_MIN)
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("money value of %s points is out of range", PointsToCString(p))));
+	return (int64) m;
 }
 
 /* Most points (hundredths) that money pays for, rounded down */

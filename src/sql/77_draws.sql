@@ -89,6 +89,15 @@ BEGIN
     IF TG_OP = 'INSERT' AND NEW.stock IS NULL THEN
         NEW.stock := NEW.initial_stock;
     END IF;
+    -- restocking (or taking prizes back): changing initial_stock alone moves the stock with it
+    IF TG_OP = 'UPDATE' AND NEW.initial_stock <> OLD.initial_stock AND NEW.stock = OLD.stock THEN
+        IF NEW.initial_stock < OLD.awarded THEN
+            RAISE EXCEPTION 'prize "%" has % awarded, more than the new initial stock %', NEW.name,
+                OLD.awarded, NEW.initial_stock USING ERRCODE = 'LC001',
+                HINT = 'The initial stock can be lowered to the number awarded at most.';
+        END IF;
+        NEW.stock := OLD.stock + (NEW.initial_stock - OLD.initial_stock);
+    END IF;
     IF NEW.kind = 'points' THEN
         IF NEW.prize_points IS NULL OR NEW.prize_points::numeric <= 0 THEN
             RAISE EXCEPTION 'points prize "%" needs its points', NEW.name USING ERRCODE = 'LC001',
@@ -104,7 +113,7 @@ BEGIN
     RETURN NEW;
 END
 $$;
-COMMENT ON FUNCTION @extschema@.prize_pool_check() IS 'Trigger: odds between 0 and 1; a new pool''s stock starts at its initial stock; a points prize has its points, and its value is those points at the point value';
+COMMENT ON FUNCTION @extschema@.prize_pool_check() IS 'Trigger: odds between 0 and 1; a new pool''s stock starts at its initial stock; changing the initial stock alone moves the stock by as much (restocking; never below the prizes awarded); a points prize has its points, and its value is those points at the point value';
 
 CREATE TRIGGER prize_pool_check BEFORE INSERT OR UPDATE ON @extschema@.prize_pool
     FOR EACH ROW EXECUTE FUNCTION @extschema@.prize_pool_check();
@@ -146,13 +155,22 @@ AS $$
     WITH r AS (
         SELECT pr.*, c.program_id FROM @extschema@.points_race pr
           JOIN @extschema@.campaign c ON c.campaign_id = pr.campaign_id WHERE pr.race_id = $1),
+    e AS (
+        -- each earn entry at its order's time (ordered_at), less what returns took back of it
+        SELECT l.member_id, coalesce(mo.ordered_at, l.created_at) AS at,
+               l.amount::numeric - coalesce(mo.reversed_points::numeric, 0) AS pts
+          FROM @extschema@.ledger l
+          JOIN r ON l.program_id = r.program_id
+          LEFT JOIN @extschema@.member_order mo
+                 ON mo.member_id = l.member_id AND mo.program_id = l.program_id
+                AND mo.source = l.source AND mo.document = l.document
+         WHERE l.kind = 'earn'),
     s AS (
-        SELECT l.member_id, sum(l.amount::numeric) AS pts, max(l.created_at) AS reached
-          FROM @extschema@.ledger l, r
-         WHERE l.program_id = r.program_id AND l.kind = 'earn'
-           AND l.created_at >= r.starts_at AND l.created_at < r.ends_at
-         GROUP BY l.member_id
-        HAVING sum(l.amount::numeric) > 0)
+        SELECT e.member_id, sum(e.pts) AS pts, max(e.at) AS reached
+          FROM e, r
+         WHERE e.at >= r.starts_at AND e.at < r.ends_at
+         GROUP BY e.member_id
+        HAVING sum(e.pts) > 0)
     SELECT CASE WHEN r.tie_rule = 'shared' THEN rank() OVER (ORDER BY s.pts DESC)
                 ELSE row_number() OVER (ORDER BY s.pts DESC, s.reached, s.member_id) END,
            s.member_id, m.customer_key, s.pts, s.reached
@@ -160,7 +178,7 @@ AS $$
      ORDER BY 1, s.reached, s.member_id
 $$;
 COMMENT ON FUNCTION @extschema@.race_leaderboard(bigint) IS
-'Live leaderboard of a points race from the ledger: earn entries in the race window, ranked by its tie rule';
+'Live leaderboard of a points race: points earned by orders placed in the race window (their ordered_at), less what returns took back, ranked by its tie rule';
 
 CREATE FUNCTION @extschema@.post_bonus(member_id bigint, program_id bigint, amount @extschema@.points,
                                        source text, document text, campaign_id bigint DEFAULT NULL,

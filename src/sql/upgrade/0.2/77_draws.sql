@@ -195,3 +195,78 @@ AS $$
 $$;
 
 ALTER FUNCTION @extschema@.check_campaigns() SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+
+-- scenarios2: restocking a prize pool moves its stock; races count orders by ordered_at, net of returns
+
+CREATE OR REPLACE FUNCTION @extschema@.prize_pool_check()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF NEW.odds IS NOT NULL AND (NEW.odds < 0 OR NEW.odds > 1) THEN
+        RAISE EXCEPTION 'odds of prize "%" must be between 0 and 1', NEW.name USING ERRCODE = 'LC001',
+            DETAIL = format('They are %s.', NEW.odds);
+    END IF;
+    IF TG_OP = 'INSERT' AND NEW.stock IS NULL THEN
+        NEW.stock := NEW.initial_stock;
+    END IF;
+    -- restocking (or taking prizes back): changing initial_stock alone moves the stock with it
+    IF TG_OP = 'UPDATE' AND NEW.initial_stock <> OLD.initial_stock AND NEW.stock = OLD.stock THEN
+        IF NEW.initial_stock < OLD.awarded THEN
+            RAISE EXCEPTION 'prize "%" has % awarded, more than the new initial stock %', NEW.name,
+                OLD.awarded, NEW.initial_stock USING ERRCODE = 'LC001',
+                HINT = 'The initial stock can be lowered to the number awarded at most.';
+        END IF;
+        NEW.stock := OLD.stock + (NEW.initial_stock - OLD.initial_stock);
+    END IF;
+    IF NEW.kind = 'points' THEN
+        IF NEW.prize_points IS NULL OR NEW.prize_points::numeric <= 0 THEN
+            RAISE EXCEPTION 'points prize "%" needs its points', NEW.name USING ERRCODE = 'LC001',
+                HINT = 'Set prize_points to more than zero.';
+        END IF;
+        SELECT round(NEW.prize_points::numeric * p.point_value, 2) INTO NEW.value
+          FROM @extschema@.campaign c JOIN @extschema@.program p ON p.program_id = c.program_id
+         WHERE c.campaign_id = NEW.campaign_id;
+    ELSIF NEW.prize_points IS NOT NULL THEN
+        RAISE EXCEPTION 'prize "%" of kind % has points', NEW.name, NEW.kind USING ERRCODE = 'LC001',
+            HINT = 'Only a prize of kind points has prize_points.';
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.prize_pool_check() IS 'Trigger: odds between 0 and 1; a new pool''s stock starts at its initial stock; changing the initial stock alone moves the stock by as much (restocking; never below the prizes awarded); a points prize has its points, and its value is those points at the point value';
+
+CREATE OR REPLACE FUNCTION @extschema@.race_leaderboard(race bigint)
+RETURNS TABLE (rank bigint, member_id bigint, customer_key text, points numeric, reached_at timestamptz)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH r AS (
+        SELECT pr.*, c.program_id FROM @extschema@.points_race pr
+          JOIN @extschema@.campaign c ON c.campaign_id = pr.campaign_id WHERE pr.race_id = $1),
+    e AS (
+        -- each earn entry at its order's time (ordered_at), less what returns took back of it
+        SELECT l.member_id, coalesce(mo.ordered_at, l.created_at) AS at,
+               l.amount::numeric - coalesce(mo.reversed_points::numeric, 0) AS pts
+          FROM @extschema@.ledger l
+          JOIN r ON l.program_id = r.program_id
+          LEFT JOIN @extschema@.member_order mo
+                 ON mo.member_id = l.member_id AND mo.program_id = l.program_id
+                AND mo.source = l.source AND mo.document = l.document
+         WHERE l.kind = 'earn'),
+    s AS (
+        SELECT e.member_id, sum(e.pts) AS pts, max(e.at) AS reached
+          FROM e, r
+         WHERE e.at >= r.starts_at AND e.at < r.ends_at
+         GROUP BY e.member_id
+        HAVING sum(e.pts) > 0)
+    SELECT CASE WHEN r.tie_rule = 'shared' THEN rank() OVER (ORDER BY s.pts DESC)
+                ELSE row_number() OVER (ORDER BY s.pts DESC, s.reached, s.member_id) END,
+           s.member_id, m.customer_key, s.pts, s.reached
+      FROM s CROSS JOIN r JOIN @extschema@.member m ON m.member_id = s.member_id
+     ORDER BY 1, s.reached, s.member_id
+$$;
+COMMENT ON FUNCTION @extschema@.race_leaderboard(bigint) IS
+'Live leaderboard of a points race: points earned by orders placed in the race window (their ordered_at), less what returns took back, ranked by its tie rule';
+
