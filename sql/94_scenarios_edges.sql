@@ -205,19 +205,11 @@ SELECT points FROM record_order('sc_edge_si', 'CTY-THEP', 'HD-THEP-1', '[
   {"sku": "THEP-CUON", "group": "Thep", "qty": 25000, "price": 10000000}]');
 -- 90,000,000,000,000,000d (just under the limit): 900,000,000,000 points, exact
 SELECT points FROM record_order('sc_edge_si', 'CTY-THEP', 'HD-THEP-2', total => 90000000000000000);
--- over the limit: refused with 22003 (numeric value out of range), nothing written.
--- FINDING 4: the message is PostgreSQL's bare "bigint out of range"; the user expects to be told
--- which value (e.g. "bill total 100000000000000000 is out of range" with the limit in the detail)
-SELECT pg_temp.err($$SELECT * FROM loyalty.record_order('sc_edge_si', 'CTY-THEP', 'HD-THEP-3', total => 100000000000000000)$$) LIKE '22003:%' AS out_of_range;
--- FINDING 3: a line whose quantity x price is beyond the limit (10^12 x 10^9 = 10^21d) is not
--- refused: the int128 product is cast to int64 without a range check, the amount wraps and the
--- order is posted with about 20 billion points (src/intake.c ReadLines, the line
--- "l->amount = (int64) (((int128) l->unit_price * l->quantity + 500) / 1000) - l->discount";
--- the same cast in src/simulate.c and accrual.c's total).  The user expects 22003 and nothing written,
--- as quote() and redeem() now answer (below).
--- SELECT pg_temp.err($$SELECT * FROM loyalty.record_order('sc_edge_si', 'CTY-THEP', 'HD-THEP-4', '[
---   {"sku": "THEP-CUON", "qty": 1000000000000, "price": 1000000000}]')$$);
--- expected: 22003: amount of line 1 is out of range
+-- over the limit: refused with 22003 (numeric value out of range) naming the value, nothing written
+SELECT pg_temp.err($$SELECT * FROM loyalty.record_order('sc_edge_si', 'CTY-THEP', 'HD-THEP-3', total => 100000000000000000)$$);
+-- a line whose quantity x price is beyond the limit (10^12 x 10^9 = 10^21d) is refused, never wrapped
+SELECT pg_temp.err($$SELECT * FROM loyalty.record_order('sc_edge_si', 'CTY-THEP', 'HD-THEP-4', '[
+  {"sku": "THEP-CUON", "qty": 1000000000000, "price": 1000000000}]')$$);
 SELECT pg_temp.err($$SELECT * FROM loyalty.quote('sc_edge_si', 'CTY-THEP', '[
   {"sku": "THEP-CUON", "qty": 1000000000000, "price": 1000000000}]')$$);
 SELECT count(*) AS orders FROM member_order WHERE member_id = member_id('sc_edge_si', 'CTY-THEP');

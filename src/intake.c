@@ -5,6 +5,8 @@
  */
 #include "postgres.h"
 
+#include "common/int.h"
+
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
@@ -51,6 +53,18 @@ LineText(HeapTupleHeader row, int attno)
 	return isnull ? NULL : TextDatumGetCString(d);
 }
 
+/* A line's computed amount or price as int64 hundredths, failing when out of range */
+static int64
+LineInt64(int128 value, int line_no, const char *what)
+{
+	if (value > PG_INT64_MAX || value < PG_INT64_MIN)
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("%s of line %d is out of range", what, line_no),
+				 errdetail("Amounts are kept as 64-bit integers of hundredths.")));
+	return (int64) value;
+}
+
 /*
  * Read loyalty.order_line[] into AccrualLines.  The composite is
  * (line_no, sku, item_group, quantity, price, discount, amount, is_service);
@@ -89,9 +103,11 @@ ReadLines(ArrayType *arr, AccrualOrder *order)
 		d = GetAttributeByNum(row, 8, &isnull);
 		l->is_service = !isnull && DatumGetBool(d);
 		if (l->amount == NO_VALUE && l->unit_price != NO_VALUE)
-			l->amount = (int64) (((int128) l->unit_price * l->quantity + 500) / 1000) - l->discount;
+			l->amount = LineInt64(((int128) l->unit_price * l->quantity + 500) / 1000 - l->discount,
+								  l->line_no, "amount");
 		if (l->unit_price == NO_VALUE && l->amount != NO_VALUE)
-			l->unit_price = l->quantity > 0 ? (int64) (((int128) (l->amount + l->discount) * 1000) / l->quantity) : 0;
+			l->unit_price = l->quantity > 0 ?
+				LineInt64(((int128) l->amount + l->discount) * 1000 / l->quantity, l->line_no, "price") : 0;
 		if (l->amount == NO_VALUE || l->unit_price == NO_VALUE)
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
@@ -114,11 +130,16 @@ OrderFromArgs(FunctionCallInfo fcinfo, int first, AccrualOrder *order)
 	order->paid_with_points = PG_ARGISNULL(first + 7) ? 0 :
 		MoneyFromNumeric(PG_GETARG_NUMERIC(first + 7), "paid_with_points");
 	for (i = 0; i < order->nlines; i++)
-		sum += order->lines[i].amount;
+		if (pg_add_s64_overflow(sum, order->lines[i].amount, &sum))
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("total of the order's lines is out of range")));
 	if (!PG_ARGISNULL(first + 1))
 		order->total = MoneyFromNumeric(PG_GETARG_NUMERIC(first + 1), "total");
-	else
-		order->total = sum - order->bill_discount;
+	else if (pg_sub_s64_overflow(sum, order->bill_discount, &order->total))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("total of the order is out of range")));
 	order->branch = PG_ARGISNULL(first + 2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(first + 2));
 	order->channel = PG_ARGISNULL(first + 3) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(first + 3));
 	order->ordered_at = PG_ARGISNULL(first + 4) ? GetCurrentTransactionStartTimestamp() :

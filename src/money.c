@@ -27,6 +27,17 @@ ScaledFromNumeric(Numeric num, int scale_digits, const char *what)
 																  scale_digits == 4 ? 10000 : 1));
 	scaled = DirectFunctionCall2(numeric_mul, NumericGetDatum(num), factor);
 	scaled = DirectFunctionCall2(numeric_round, scaled, Int32GetDatum(0));
+	if (DatumGetBool(DirectFunctionCall2(numeric_gt, scaled,
+										 NumericGetDatum(int64_to_numeric(PG_INT64_MAX)))) ||
+		DatumGetBool(DirectFunctionCall2(numeric_lt, scaled,
+										 NumericGetDatum(int64_to_numeric(PG_INT64_MIN)))))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("%s %s is out of range", what,
+						numeric_normalize(num)),
+				 errdetail("Values are kept as 64-bit integers of 10^-%d units: at most %s.",
+						   scale_digits,
+						   numeric_normalize(int64_div_fast_to_numeric(PG_INT64_MAX, scale_digits)))));
 	return DatumGetInt64(DirectFunctionCall1(numeric_int8, scaled));
 }
 

@@ -288,7 +288,10 @@ simulate_campaign(PG_FUNCTION_ARGS)
 			l->line_no = DatumGetInt32(nos[j]);
 			l->quantity = DatumGetInt64(qtys[j]);
 			l->amount = DatumGetInt64(amounts[j]);
-			l->unit_price = l->quantity > 0 ? (int64) LoyaltyDivRound((int128) l->amount * 1000, l->quantity) : l->amount;
+			/* the unit price only meets minimum item prices: a stored order's is never out of range */
+			l->unit_price = l->quantity > 0 ?
+				(int64) Min(LoyaltyDivRound((int128) l->amount * 1000, l->quantity), (int128) PG_INT64_MAX) :
+				l->amount;
 		}
 		{
 			Datum		arr;
