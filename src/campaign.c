@@ -366,7 +366,7 @@ CampaignPointsMoney(Points points, int64 point_value)
 /* The reservation itself, inside an SPI connection */
 static bool
 ReserveConnected(int64 campaign_id, Points points, int64 money, int64 key,
-				 CampaignWhen when, TimestampTz at, const char *branch)
+				 CampaignWhen when, TimestampTz at, const char *branch, const CampaignState *pre)
 {
 	CampaignState c;
 	SlotTake   *total_parts;
@@ -381,7 +381,11 @@ ReserveConnected(int64 campaign_id, Points points, int64 money, int64 key,
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("a campaign cannot take a negative amount")));
-	ReadCampaign(campaign_id, at, &c);
+	/* a state read earlier in this call saves the first read (the one after locking stays) */
+	if (pre != NULL)
+		c = *pre;
+	else
+		ReadCampaign(campaign_id, at, &c);
 	if (!CampaignStateGives(&c, when, at))
 		return false;
 	if (key < 0)
@@ -430,7 +434,21 @@ CampaignReserveBranch(int64 campaign_id, Points points, int64 money, int64 key,
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	ok = ReserveConnected(campaign_id, points, money, key, when, at, branch);
+	ok = ReserveConnected(campaign_id, points, money, key, when, at, branch, NULL);
+	SPI_finish();
+	return ok;
+}
+
+/* See campaign.h */
+bool
+CampaignReserveBranchState(int64 campaign_id, const CampaignState *state, Points points, int64 money,
+						   int64 key, CampaignWhen when, TimestampTz at, const char *branch)
+{
+	bool		ok;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	ok = ReserveConnected(campaign_id, points, money, key, when, at, branch, state);
 	SPI_finish();
 	return ok;
 }
@@ -508,7 +526,7 @@ TakePoints(int64 campaign_id, Points points, int64 member_id, CampaignWhen when,
 		elog(ERROR, "SPI_connect failed");
 	ReadCampaign(campaign_id, at, &c);
 	ok = c.found && ReserveConnected(campaign_id, points, CampaignPointsMoney(points, c.point_value),
-									 member_id, when, at, branch);
+									 member_id, when, at, branch, &c);
 	SPI_finish();
 	return ok;
 }
@@ -605,14 +623,33 @@ CampaignCanPay(int64 campaign_id, Points points, int64 money, CampaignWhen when,
 			   const char *branch)
 {
 	CampaignState c;
-	BudgetLeft	left;
-	bool		ok = false;
+	bool		ok;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	ReadCampaign(campaign_id, at, &c);
+	ok = CampaignCanPayState(campaign_id, &c, points, money, when, at, branch);
+	SPI_finish();
+	return ok;
+}
+
+/* See campaign.h */
+bool
+CampaignCanPayState(int64 campaign_id, const CampaignState *state, Points points, int64 money,
+					CampaignWhen when, TimestampTz at, const char *branch)
+{
+	CampaignState c = *state;
+	BudgetLeft	left;
+	bool		ok = false;
+
 	if (!CampaignStateGives(&c, when, at))
-		goto done;
+		return false;
+	/* a cap the amount does not touch needs no read */
+	if (!((c.has_budget_points && points > 0) || (c.has_budget_money && money > 0)) &&
+		!(c.has_daily && points > 0) && !CampaignBranchCapped(&c, points, money))
+		return true;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
 	/* a cap the amount does not touch needs no read */
 	if ((c.has_budget_points && points > 0) || (c.has_budget_money && money > 0))
 	{
