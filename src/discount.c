@@ -57,6 +57,7 @@ static SPIPlanPtr CustomerPlan = NULL;
 static SPIPlanPtr PolicyCachePlan = NULL;
 static SPIPlanPtr RecordedPlan = NULL;
 static SPIPlanPtr InsertPlan = NULL;
+static SPIPlanPtr AnyRecordedPlan = NULL;
 
 /* One bill line */
 typedef struct QuoteLine
@@ -132,6 +133,8 @@ typedef struct QuoteInput
 	int			weekday;		/* ISO 1 .. 7, in the program's time zone */
 	int			hour;
 	const char *customer_key;
+	bool		customer_loaded;	/* member_id, groups read (only when needed) */
+	int64		member_id;		/* 0: none */
 	char	  **groups;			/* the active member's customer groups */
 	int			ngroups;
 	QuoteLine  *lines;
@@ -509,6 +512,18 @@ LoadCustomer(int64 program_id, const char *customer_key, char ***groups, int *ng
 	return member_id;
 }
 
+/* The customer's member and groups, read once, when first needed */
+static int64
+EnsureCustomer(QuoteInput *in)
+{
+	if (!in->customer_loaded)
+	{
+		in->member_id = LoadCustomer(in->program_id, in->customer_key, &in->groups, &in->ngroups);
+		in->customer_loaded = true;
+	}
+	return in->member_id;
+}
+
 /* A campaign's state, read once per call */
 static const CampaignState *
 SeenCampaign(QuoteInput *in, int64 campaign_id)
@@ -578,6 +593,7 @@ Quote(QuoteInput *in, const int64 *except, int nexcept, bool check_budgets, Gran
 		{
 			bool		any = false;
 
+			EnsureCustomer(in);
 			for (j = 0; j < in->ngroups; j++)
 				if (Has(c->customer_groups, c->n_customer_groups, in->groups[j]))
 					any = true;
@@ -586,15 +602,11 @@ Quote(QuoteInput *in, const int64 *except, int nexcept, bool check_budgets, Gran
 		}
 		if (c->customer_key != NULL && (in->customer_key == NULL || strcmp(c->customer_key, in->customer_key) != 0))
 			continue;
-		/* a policy of a campaign applies only while the campaign runs */
-		if (c->campaign_id != 0)
-		{
-			for (j = 0; j < nexcept; j++)
-				if (except[j] == c->campaign_id)
-					skip = true;
-			if (skip || !CampaignStateGives(SeenCampaign(in, c->campaign_id), CAMPAIGN_AT, in->at))
-				continue;
-		}
+		for (j = 0; j < nexcept; j++)
+			if (c->campaign_id != 0 && except[j] == c->campaign_id)
+				skip = true;
+		if (skip)
+			continue;
 		policies[npolicies].c = c;
 		policies[npolicies].policy_id = c->policy_id;
 		policies[npolicies].name = c->name;
@@ -614,6 +626,16 @@ Quote(QuoteInput *in, const int64 *except, int nexcept, bool check_budgets, Gran
 		Evaluate(p, in->lines, in->nlines);
 		if (p->total <= 0)
 			continue;
+		/*
+		 * a policy of a campaign applies only while the campaign runs (read
+		 * only for a policy that gives this bill something)
+		 */
+		if (p->campaign_id != 0 &&
+			!CampaignStateGives(SeenCampaign(in, p->campaign_id), CAMPAIGN_AT, in->at))
+		{
+			p->total = 0;
+			continue;
+		}
 		/* a campaign's policy only when its budgets can pay all it gives here */
 		if (p->campaign_id != 0 && check_budgets &&
 			!CampaignCanPayState(p->campaign_id, SeenCampaign(in, p->campaign_id), 0, p->total,
@@ -737,13 +759,12 @@ EndResult(FunctionCallInfo fcinfo, Tuplestorestate *store, TupleDesc desc, const
 	rsinfo->setDesc = desc;
 }
 
-/* The program, its local weekday and hour, the customer and the lines */
-static int64
+/* The program, its local weekday and hour and the lines (the customer is read when needed) */
+static void
 PrepareInput(QuoteInput *in, const char *program, const char *customer_key, Jsonb *json,
 			 TimestampTz at, const char *branch)
 {
 	ProgramConfig *cfg = LoyaltyGetProgramByCode(program);	/* LY005 when unknown */
-	int64		member_id;
 
 	memset(in, 0, sizeof(*in));
 	in->program_id = cfg->program_id;
@@ -751,9 +772,7 @@ PrepareInput(QuoteInput *in, const char *program, const char *customer_key, Json
 	in->customer_key = customer_key;
 	in->branch = branch;
 	LocalDayHour(cfg->time_zone, at, &in->weekday, &in->hour);
-	member_id = LoadCustomer(in->program_id, customer_key, &in->groups, &in->ngroups);
 	in->bill = ParseLines(json, &in->lines, &in->nlines);
-	return member_id;
 }
 
 /* SQL: loyalty.quote_discounts(program, customer_key, lines, at [, branch [, except_campaigns, check_budgets]]) */
@@ -850,6 +869,28 @@ LoadRecorded(int64 member_id, int64 program_id, const char *source, const char *
 	return (int) SPI_processed;
 }
 
+/* Whether a document has recorded discounts (the customer's member looked up in the same query) */
+static bool
+AnyRecorded(int64 program_id, const char *customer_key, const char *source, const char *document)
+{
+	Oid			types[4] = {INT8OID, TEXTOID, TEXTOID, TEXTOID};
+	Datum		values[4];
+	char		nulls[4] = {' ', ' ', ' ', ' '};
+
+	LoyaltyPlan(&AnyRecordedPlan,
+				"SELECT 1 FROM loyalty.order_discount o "
+				"WHERE o.member_id = coalesce((SELECT k.member_id FROM loyalty.member_key k "
+				"WHERE k.program_id = $1 AND k.customer_key = $2), 0) "
+				"AND o.program_id = $1 AND o.source = $3 AND o.document = $4 LIMIT 1",
+				4, types);
+	values[0] = Int64GetDatum(program_id);
+	values[1] = LoyaltyTextOrNull(customer_key, &nulls[1]);
+	values[2] = CStringGetTextDatum(source);
+	values[3] = CStringGetTextDatum(document);
+	LoyaltyExec(AnyRecordedPlan, values, nulls, false, 1);
+	return SPI_processed > 0;
+}
+
 /* A retry must repeat what was recorded (LC004 otherwise) */
 static void
 CheckSameAsRecorded(const DiscountRow *old, int nold, const Grant *grants, int ngrants, const char *document)
@@ -858,6 +899,7 @@ CheckSameAsRecorded(const DiscountRow *old, int nold, const Grant *grants, int n
 	int			i;
 	bool		same = nold == ngrants;
 
+	/* old may be NULL when only the count is known (then it differs) */
 	for (i = 0; i < ngrants; i++)
 	{
 		now[i].policy_id = grants[i].policy->policy_id;
@@ -865,7 +907,7 @@ CheckSameAsRecorded(const DiscountRow *old, int nold, const Grant *grants, int n
 		now[i].amount = grants[i].amount;
 	}
 	qsort(now, ngrants, sizeof(DiscountRow), CompareRows);
-	for (i = 0; same && i < ngrants; i++)
+	for (i = 0; same && old != NULL && i < ngrants; i++)
 		if (CompareRows(&now[i], &old[i]) != 0)
 			same = false;
 	if (!same)
@@ -1002,11 +1044,28 @@ apply_discounts_fast(PG_FUNCTION_ARGS)
 	store = BeginResult(fcinfo, "apply_discounts", &desc);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	member_id = PrepareInput(&in, program, customer_key, PG_GETARG_JSONB_P(3), at, branch);
+	PrepareInput(&in, program, customer_key, PG_GETARG_JSONB_P(3), at, branch);
 	if (document == NULL || document[0] == '\0')
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("applied discounts need a document id")));
+
+	/*
+	 * What the bill gets without the budget test (what a retry is quoted
+	 * as).  Nothing: nothing to reserve or record, so no lock either (the
+	 * call is as if it ran before any concurrent recorder of the document);
+	 * only a record made earlier must not differ (LC004).
+	 */
+	ngrants = Quote(&in, NULL, 0, false, &grants);
+	if (ngrants == 0)
+	{
+		if (source != NULL && AnyRecorded(in.program_id, customer_key, source, document))
+			CheckSameAsRecorded(NULL, 1, grants, 0, document);
+		EndResult(fcinfo, store, desc, grants, 0);
+		SPI_finish();
+		return (Datum) 0;
+	}
+	member_id = EnsureCustomer(&in);
 
 	/*
 	 * one session at a time per document: a concurrent retry, or a different
@@ -1023,7 +1082,6 @@ apply_discounts_fast(PG_FUNCTION_ARGS)
 	if (nold > 0)
 	{
 		/* a retry of a recorded document is quoted as it was, whatever the budgets say now */
-		ngrants = Quote(&in, NULL, 0, false, &grants);
 		CheckSameAsRecorded(old, nold, grants, ngrants, document);
 	}
 	else
