@@ -136,3 +136,35 @@ SELECT record_applied_discounts('dsc_cap', 'DB-4',
 SELECT branch, taken_money, remaining_money, takes FROM campaign_branch_budget WHERE code = 'dbranch' ORDER BY branch;
 SELECT taken_money FROM campaign_budget WHERE code = 'dbranch';
 SELECT * FROM check_campaigns();
+
+-- The policy cache follows changes at once (same session), and apply_discounts' retry rules
+INSERT INTO program (code, name, point_value) VALUES ('dsc_fast', 'Cached policies', 1000);
+SELECT count(*) FROM quote_discounts('dsc_fast', NULL, '[{"sku": "A", "price": 100000}]');
+INSERT INTO discount_policy (program_id, name, kind, value, stacking, priority)
+SELECT program_id, 'fast: 10%', 'percent', 10, 'stackable', 1 FROM program WHERE code = 'dsc_fast';
+SELECT line_no, policy_name, amount FROM quote_discounts('dsc_fast', NULL, '[{"sku": "A", "price": 100000}]');
+UPDATE discount_policy SET value = 12 WHERE name = 'fast: 10%';
+SELECT line_no, policy_name, amount FROM quote_discounts('dsc_fast', NULL, '[{"sku": "A", "price": 100000}]');
+-- a second stackable policy with a higher priority but a higher id: stacked first
+INSERT INTO discount_policy (program_id, name, kind, value, stacking, priority, skus)
+SELECT program_id, 'fast: 5,000 off B', 'amount', 5000, 'stackable', 9, '{B}' FROM program WHERE code = 'dsc_fast';
+-- lines: no "line" (the position), "amount" over qty * price, numbers as strings, a non-object element
+SELECT line_no, policy_name, amount FROM apply_discounts('dsc_fast', NULL, 'F-1',
+  '[{"sku": "A", "qty": "2", "price": "50000"}, {"sku": "B", "qty": 3, "price": 1, "amount": 20000}, 7]');
+-- a retry is a no-op and answers the same rows, in whatever order they were stacked
+SELECT line_no, policy_name, amount FROM apply_discounts('dsc_fast', NULL, 'F-1',
+  '[{"sku": "A", "qty": "2", "price": "50000"}, {"sku": "B", "qty": 3, "price": 1, "amount": 20000}, 7]');
+SELECT count(*) FROM order_discount WHERE document = 'F-1';
+-- a changed bill under the same document: LC004, whether it would get other discounts or none
+SELECT line_no, policy_name, amount FROM apply_discounts('dsc_fast', NULL, 'F-1', '[{"sku": "A", "price": 100000}]');
+UPDATE discount_policy SET active = false WHERE program_id = (SELECT program_id FROM program WHERE code = 'dsc_fast');
+SELECT count(*) FROM quote_discounts('dsc_fast', NULL, '[{"sku": "A", "price": 100000}]');
+SELECT count(*) FROM apply_discounts('dsc_fast', NULL, 'F-1', '[{"sku": "A", "price": 100000}]');
+-- nothing to give and nothing recorded: nothing written
+SELECT count(*) FROM apply_discounts('dsc_fast', NULL, 'F-2', '[{"sku": "A", "price": 100000}]');
+SELECT count(*) FROM order_discount WHERE document = 'F-2';
+-- bad input
+SELECT count(*) FROM apply_discounts('dsc_fast', NULL, '', '[]');
+SELECT count(*) FROM apply_discounts('nope', NULL, 'F-3', '[]');
+SELECT count(*) FROM apply_discounts('dsc_fast', NULL, 'F-3', '{"sku": "A"}');
+SELECT count(*) FROM apply_discounts('dsc_fast', NULL, 'F-3', '[{"sku": "A", "price": 10, "discount": 20}]');

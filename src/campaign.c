@@ -44,6 +44,7 @@ static SPIPlanPtr SlowPlan = NULL;
 static SPIPlanPtr ApplyPlan = NULL;
 static SPIPlanPtr GiveBackPlan = NULL;
 static SPIPlanPtr LeftPlan = NULL;
+static SPIPlanPtr TakeFastPlan = NULL;
 
 /* The branch key of the whole budget and of the daily caps */
 #define WHOLE_BUDGET	""
@@ -363,10 +364,54 @@ CampaignPointsMoney(Points points, int64 point_value)
 	return (int64) ((m + (m >= 0 ? 50 : -50)) / 100);
 }
 
+/*
+ * The common reservation in one statement: lock a slot of the whole budget
+ * that can pay alone (SKIP LOCKED, starting at the key's slot) and take from
+ * it.  False when no free slot can pay alone (the caller locks them all).
+ */
+static bool
+TakeFast(int64 campaign_id, int32 nslots, Points points, int64 money, int64 key, int32 *slot)
+{
+	Oid			types[7] = {INT8OID, DATEOID, InvalidOid, INT8OID, INT4OID, INT4OID, TEXTOID};
+	Datum		values[7];
+	bool		isnull;
+
+	types[2] = LoyaltyTypeOid("points");
+	LoyaltyPlan(&TakeFastPlan,
+				"UPDATE loyalty.campaign_budget_slot SET "
+				"remaining_points = remaining_points OPERATOR(loyalty.-) $3, "
+				"remaining_money = remaining_money - $4, "
+				"taken_points = taken_points OPERATOR(loyalty.+) $3, "
+				"taken_money = taken_money + $4, takes = takes + 1 "
+				"WHERE campaign_id = $1 AND day = $2 AND branch = $7 AND slot = "
+				"(SELECT slot FROM loyalty.campaign_budget_slot "
+				"WHERE campaign_id = $1 AND day = $2 AND branch = $7 AND slot < $6 "
+				"AND (remaining_points IS NULL OR remaining_points OPERATOR(loyalty.>=) $3) "
+				"AND (remaining_money IS NULL OR remaining_money >= $4) "
+				"ORDER BY ((slot - $5) % $6 + $6) % $6 LIMIT 1 FOR UPDATE SKIP LOCKED) "
+				"RETURNING slot",
+				7, types);
+	values[0] = Int64GetDatum(campaign_id);
+	values[1] = DateADTGetDatum(DATEVAL_NOBEGIN);
+	values[2] = PointsGetDatum(points);
+	values[3] = Int64GetDatum(money);
+	values[4] = Int32GetDatum((int32) (key % nslots));
+	values[5] = Int32GetDatum(nslots);
+	values[6] = CStringGetTextDatum(WHOLE_BUDGET);
+	LoyaltyExec(TakeFastPlan, values, NULL, false, 0);
+	if (SPI_processed != 1)
+		return false;
+	*slot = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	return true;
+}
+
+static void GiveBackSlot(int64 campaign_id, DateADT day, const char *branch, int32 slot, Points points,
+						 int64 money);
+
 /* The reservation itself, inside an SPI connection */
 static bool
 ReserveConnected(int64 campaign_id, Points points, int64 money, int64 key,
-				 CampaignWhen when, TimestampTz at, const char *branch)
+				 CampaignWhen when, TimestampTz at, const char *branch, const CampaignState *pre)
 {
 	CampaignState c;
 	SlotTake   *total_parts;
@@ -381,11 +426,34 @@ ReserveConnected(int64 campaign_id, Points points, int64 money, int64 key,
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("a campaign cannot take a negative amount")));
-	ReadCampaign(campaign_id, at, &c);
+	/* a state read earlier in this call saves the first read (the one after locking stays) */
+	if (pre != NULL)
+		c = *pre;
+	else
+		ReadCampaign(campaign_id, at, &c);
 	if (!CampaignStateGives(&c, when, at))
 		return false;
 	if (key < 0)
 		key = -(key + 1);
+	/*
+	 * Only the whole budget to pay (no daily or branch cap concerned): take
+	 * from a free slot in one statement, then read the campaign again now
+	 * that the slot is ours (a pause, end or reschedule has committed or
+	 * waits for us) and undo the take if it no longer gives
+	 */
+	if (!(c.has_daily && points > 0) && !CampaignBranchCapped(&c, points, money) && c.slots > 0)
+	{
+		int32		slot;
+
+		if (TakeFast(campaign_id, c.slots, points, money, key, &slot))
+		{
+			ReadCampaign(campaign_id, at, &c);
+			if (CampaignStateGives(&c, when, at))
+				return true;
+			GiveBackSlot(campaign_id, DATEVAL_NOBEGIN, WHOLE_BUDGET, slot, points, money);
+			return false;
+		}
+	}
 	total_parts = palloc0(sizeof(SlotTake) * CAMPAIGN_MAX_SLOTS);
 	ntotal = LockSlots(campaign_id, DATEVAL_NOBEGIN, WHOLE_BUDGET, c.slots, points, money, key, total_parts);
 	if (ntotal < 0)
@@ -430,7 +498,21 @@ CampaignReserveBranch(int64 campaign_id, Points points, int64 money, int64 key,
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	ok = ReserveConnected(campaign_id, points, money, key, when, at, branch);
+	ok = ReserveConnected(campaign_id, points, money, key, when, at, branch, NULL);
+	SPI_finish();
+	return ok;
+}
+
+/* See campaign.h */
+bool
+CampaignReserveBranchState(int64 campaign_id, const CampaignState *state, Points points, int64 money,
+						   int64 key, CampaignWhen when, TimestampTz at, const char *branch)
+{
+	bool		ok;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	ok = ReserveConnected(campaign_id, points, money, key, when, at, branch, state);
 	SPI_finish();
 	return ok;
 }
@@ -508,7 +590,7 @@ TakePoints(int64 campaign_id, Points points, int64 member_id, CampaignWhen when,
 		elog(ERROR, "SPI_connect failed");
 	ReadCampaign(campaign_id, at, &c);
 	ok = c.found && ReserveConnected(campaign_id, points, CampaignPointsMoney(points, c.point_value),
-									 member_id, when, at, branch);
+									 member_id, when, at, branch, &c);
 	SPI_finish();
 	return ok;
 }
@@ -605,14 +687,33 @@ CampaignCanPay(int64 campaign_id, Points points, int64 money, CampaignWhen when,
 			   const char *branch)
 {
 	CampaignState c;
-	BudgetLeft	left;
-	bool		ok = false;
+	bool		ok;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	ReadCampaign(campaign_id, at, &c);
+	ok = CampaignCanPayState(campaign_id, &c, points, money, when, at, branch);
+	SPI_finish();
+	return ok;
+}
+
+/* See campaign.h */
+bool
+CampaignCanPayState(int64 campaign_id, const CampaignState *state, Points points, int64 money,
+					CampaignWhen when, TimestampTz at, const char *branch)
+{
+	CampaignState c = *state;
+	BudgetLeft	left;
+	bool		ok = false;
+
 	if (!CampaignStateGives(&c, when, at))
-		goto done;
+		return false;
+	/* a cap the amount does not touch needs no read */
+	if (!((c.has_budget_points && points > 0) || (c.has_budget_money && money > 0)) &&
+		!(c.has_daily && points > 0) && !CampaignBranchCapped(&c, points, money))
+		return true;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
 	/* a cap the amount does not touch needs no read */
 	if ((c.has_budget_points && points > 0) || (c.has_budget_money && money > 0))
 	{

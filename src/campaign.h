@@ -91,6 +91,18 @@ extern void CampaignGiveBackBranch(int64 campaign_id, Points points, int64 money
 extern bool CampaignCanPay(int64 campaign_id, Points points, int64 money, CampaignWhen when,
 						   TimestampTz at, const char *branch);
 
+/* CampaignCanPay with the campaign's state already read (CampaignRead) in this call */
+extern bool CampaignCanPayState(int64 campaign_id, const CampaignState *state, Points points, int64 money,
+								CampaignWhen when, TimestampTz at, const char *branch);
+
+/*
+ * CampaignReserveBranch with the campaign's state read earlier in this call:
+ * saves the first read; the state is still read again once the slots are locked
+ */
+extern bool CampaignReserveBranchState(int64 campaign_id, const CampaignState *state, Points points,
+									   int64 money, int64 key, CampaignWhen when, TimestampTz at,
+									   const char *branch);
+
 /* Whether a campaign gives at a time, by the given test */
 extern bool CampaignGives(int64 campaign_id, CampaignWhen when, TimestampTz at);
 

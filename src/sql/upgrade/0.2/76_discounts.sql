@@ -168,38 +168,9 @@ CREATE FUNCTION @extschema@.apply_discounts(program text, customer_key text, doc
                                             at timestamptz DEFAULT NULL, source text DEFAULT 'pos',
                                             branch text DEFAULT NULL)
 RETURNS TABLE (line_no integer, policy_id bigint, policy_name text, stacking text, amount numeric)
-LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    v_quote jsonb;
-    v_except bigint[] := '{}';
-    v_retry boolean;
-    r record;
-BEGIN
-    LOOP
-        -- a retry of a recorded document is quoted as it was, whatever the budgets say now
-        SELECT EXISTS (SELECT 1 FROM @extschema@.order_discount o
-                         JOIN @extschema@.program p ON p.program_id = o.program_id
-                        WHERE p.code = apply_discounts.program AND o.source = apply_discounts.source
-                          AND o.document = apply_discounts.document
-                          AND o.member_id = coalesce((SELECT k.member_id FROM @extschema@.member_key k
-                                                       WHERE k.program_id = p.program_id
-                                                         AND k.customer_key = apply_discounts.customer_key), 0))
-          INTO v_retry;
-        SELECT coalesce(jsonb_agg(to_jsonb(q)), '[]') INTO v_quote
-          FROM @extschema@.quote_discounts_except(program, customer_key, lines, at, branch,
-                                                   CASE WHEN v_retry THEN '{}' ELSE v_except END, NOT v_retry) q;
-        r := @extschema@.discount_record(program, document, v_quote, customer_key, source, at, branch);
-        EXIT WHEN r.exhausted IS NULL;
-        -- the campaign's budget ran out under us: quote again without it
-        v_except := v_except || r.exhausted;
-    END LOOP;
-    RETURN QUERY SELECT q.line_no, q.policy_id, q.policy_name, q.stacking, q.amount
-                   FROM jsonb_to_recordset(v_quote) AS q(line_no integer, policy_id bigint,
-                        policy_name text, stacking text, amount numeric);
-END
-$$;
+AS 'MODULE_PATHNAME', 'apply_discounts_fast'
+LANGUAGE C
+SET search_path = pg_catalog, pg_temp;
 
 COMMENT ON FUNCTION @extschema@.apply_discounts(text, text, text, jsonb, timestamptz, text, text) IS
 'Quotes a bill''s discounts and records them with the order in one call, reserving campaign discounts from their budgets (a campaign that runs out meanwhile is left out and the bill quoted again); idempotent per document (a retry is quoted without the budget test and must match what was recorded)';
@@ -207,3 +178,7 @@ COMMENT ON FUNCTION @extschema@.apply_discounts(text, text, text, jsonb, timesta
 REVOKE EXECUTE ON FUNCTION @extschema@.apply_discounts(text, text, text, jsonb, timestamptz, text, text) FROM PUBLIC;
 
 ALTER FUNCTION @extschema@.apply_discounts(text, text, text, jsonb, timestamptz, text, text) SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+
+-- issue #7: the policies are cached per backend (src/discount.c) with the rule cache's invalidation
+CREATE TRIGGER discount_policy_invalidate AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema@.discount_policy
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.invalidate_rule_cache();
