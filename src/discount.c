@@ -267,27 +267,13 @@ EnsurePoliciesLoaded(void)
 	PG_END_TRY();
 }
 
-/* Whether a list holds a value */
-static bool
-Has(char **items, int n, const char *value)
-{
-	int			i;
-
-	if (value == NULL)
-		return false;
-	for (i = 0; i < n; i++)
-		if (strcmp(items[i], value) == 0)
-			return true;
-	return false;
-}
-
 /* Whether a policy's item scope covers a line (no scope: every line) */
 static bool
 Covers(const CachedPolicy *p, const QuoteLine *l)
 {
 	if (p->n_item_groups == 0 && p->n_skus == 0)
 		return true;
-	return Has(p->item_groups, p->n_item_groups, l->item_group) || Has(p->skus, p->n_skus, l->sku);
+	return LoyaltyListHas(p->item_groups, p->n_item_groups, l->item_group) || LoyaltyListHas(p->skus, p->n_skus, l->sku);
 }
 
 /* What a policy gives on its own */
@@ -455,6 +441,36 @@ ParseLines(Jsonb *json, QuoteLine **lines, int *nlines)
 	return total;
 }
 
+/*
+ * Whether a policy's weekdays and golden hours [hour_from, hour_to) cover a
+ * local weekday and hour.  A window that wraps past midnight (from > to)
+ * belongs to the night it starts on: "Friday and Saturday 22:00-02:00"
+ * covers Saturday 01:30 and Sunday 01:30, not Friday 01:30.
+ */
+static bool
+PolicyTimeMatches(const CachedPolicy *c, int weekday, int hour)
+{
+	int			day = weekday;
+	int			j;
+
+	if (c->hour_from <= c->hour_to)
+	{
+		if (hour < c->hour_from || hour >= c->hour_to)
+			return false;
+	}
+	else if (hour < c->hour_to)
+		day = weekday == 1 ? 7 : weekday - 1;	/* the tail of the night before */
+	else if (hour < c->hour_from)
+		return false;
+	/* weekdays: ISO 1 (Monday) .. 7; empty means every day */
+	if (c->n_weekdays == 0)
+		return true;
+	for (j = 0; j < c->n_weekdays; j++)
+		if (c->weekdays[j] == day)
+			return true;
+	return false;
+}
+
 /* ISO weekday and hour of a time in a program's time zone */
 static void
 LocalDayHour(const char *time_zone, TimestampTz at, int *weekday, int *hour)
@@ -572,20 +588,7 @@ Quote(QuoteInput *in, const int64 *except, int nexcept, bool check_budgets, Gran
 
 		if (c->program_id != in->program_id || c->valid_from > in->at || in->at >= c->valid_to)
 			continue;
-		/* weekdays: ISO 1 (Monday) .. 7; empty means every day */
-		if (c->n_weekdays > 0)
-		{
-			bool		day = false;
-
-			for (j = 0; j < c->n_weekdays; j++)
-				if (c->weekdays[j] == in->weekday)
-					day = true;
-			if (!day)
-				continue;
-		}
-		/* golden hours [hour_from, hour_to), wrapping past midnight when from > to */
-		if (c->hour_from <= c->hour_to ? (in->hour < c->hour_from || in->hour >= c->hour_to)
-			: (in->hour < c->hour_from && in->hour >= c->hour_to))
+		if (!PolicyTimeMatches(c, in->weekday, in->hour))
 			continue;
 		if (in->bill < c->min_bill)
 			continue;
@@ -595,7 +598,7 @@ Quote(QuoteInput *in, const int64 *except, int nexcept, bool check_budgets, Gran
 
 			EnsureCustomer(in);
 			for (j = 0; j < in->ngroups; j++)
-				if (Has(c->customer_groups, c->n_customer_groups, in->groups[j]))
+				if (LoyaltyListHas(c->customer_groups, c->n_customer_groups, in->groups[j]))
 					any = true;
 			if (!any)
 				continue;
