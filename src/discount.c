@@ -273,7 +273,8 @@ Covers(const CachedPolicy *p, const QuoteLine *l)
 {
 	if (p->n_item_groups == 0 && p->n_skus == 0)
 		return true;
-	return LoyaltyListHas(p->item_groups, p->n_item_groups, l->item_group) || LoyaltyListHas(p->skus, p->n_skus, l->sku);
+	return LoyaltyListHas(p->item_groups, p->n_item_groups, l->item_group) ||
+		LoyaltyListHas(p->skus, p->n_skus, l->sku);
 }
 
 /* What a policy gives on its own */
