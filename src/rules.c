@@ -211,10 +211,7 @@ LoadRules(void)
 		r->rule_id = LoyaltyGetInt64(t, d, 2, 0);
 		r->name = CopyText(t, d, 3);
 		kind = SPI_getvalue(t, d, 4);
-		r->kind = strcmp(kind, "per_amount") == 0 ? RULE_PER_AMOUNT :
-			strcmp(kind, "percent") == 0 ? RULE_PERCENT :
-			strcmp(kind, "per_quantity") == 0 ? RULE_PER_QUANTITY :
-			strcmp(kind, "per_order") == 0 ? RULE_PER_ORDER : RULE_EXCLUDE;
+		r->kind = RuleKindFromName(kind);
 		v = SPI_getbinval(t, d, 5, &isnull);
 		r->points = isnull ? 0 : DatumGetPoints(v);
 		r->per_amount = NumericColumn(t, d, 6, 2);
@@ -237,7 +234,7 @@ LoadRules(void)
 			prog->uses_card_series = true;
 	}
 	for (p = 0; p < NumPrograms; p++)
-		qsort(Programs[p].rules, Programs[p].nrules, sizeof(EarnRule), CompareRules);
+		LoyaltySortRules(Programs[p].rules, Programs[p].nrules);
 	MemoryContextSwitchTo(old);
 }
 
@@ -266,6 +263,23 @@ CompareRules(const void *a, const void *b)
 	if (ra->rule_id != rb->rule_id)
 		return ra->rule_id < rb->rule_id ? -1 : 1;
 	return 0;
+}
+
+/* Sort rules in precedence order: the first that matches a line decides it */
+void
+LoyaltySortRules(EarnRule *rules, int n)
+{
+	qsort(rules, n, sizeof(EarnRule), CompareRules);
+}
+
+/* The rule kind named by loyalty.rule.kind */
+RuleKind
+RuleKindFromName(const char *kind)
+{
+	return strcmp(kind, "per_amount") == 0 ? RULE_PER_AMOUNT :
+		strcmp(kind, "percent") == 0 ? RULE_PERCENT :
+		strcmp(kind, "per_quantity") == 0 ? RULE_PER_QUANTITY :
+		strcmp(kind, "per_order") == 0 ? RULE_PER_ORDER : RULE_EXCLUDE;
 }
 
 /* A text column copied into the current context, NULL stays NULL */

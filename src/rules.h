@@ -87,4 +87,10 @@ extern ProgramConfig *LoyaltyGetProgramByCode(const char *code);
 extern bool LoyaltyProgramHasTiers(int64 program_id);
 extern bool LoyaltyProgramHasRewardThresholds(int64 program_id);
 
+/* Sort rules in precedence order: priority, then specificity, then the older rule */
+extern void LoyaltySortRules(EarnRule *rules, int n);
+
+/* The rule kind named by loyalty.rule.kind */
+extern RuleKind RuleKindFromName(const char *kind);
+
 #endif							/* PG_LOYALTY_RULES_H */

@@ -79,11 +79,7 @@ LoadCampaignRules(int64 campaign_id, int *nrules, bool *uses_series)
 				"r.branch, r.channel, r.priority, round(r.min_bill * 100)::bigint, round(r.min_item_price * 100)::bigint, "
 				"c.target_groups, c.target_tiers "
 				"FROM loyalty.rule r JOIN loyalty.campaign c ON c.campaign_id = r.campaign_id "
-				"WHERE r.campaign_id = $1 "
-				"ORDER BY r.priority DESC, (CASE WHEN r.item_sku IS NOT NULL THEN 8 ELSE 0 END "
-				" + CASE WHEN r.item_group IS NOT NULL THEN 4 ELSE 0 END "
-				" + (r.customer_group IS NOT NULL)::int + (r.card_series IS NOT NULL)::int "
-				" + (r.branch IS NOT NULL)::int + (r.channel IS NOT NULL)::int) DESC, r.rule_id",
+				"WHERE r.campaign_id = $1",
 				1, types);
 	values[0] = Int64GetDatum(campaign_id);
 	LoyaltyExec(SimRulesPlan, values, NULL, true, 0);
@@ -99,10 +95,7 @@ LoadCampaignRules(int64 campaign_id, int *nrules, bool *uses_series)
 
 		r->rule_id = LoyaltyGetInt64(t, d, 1, 0);
 		r->name = SPI_getvalue(t, d, 2);
-		r->kind = strcmp(kind, "per_amount") == 0 ? RULE_PER_AMOUNT :
-			strcmp(kind, "percent") == 0 ? RULE_PERCENT :
-			strcmp(kind, "per_quantity") == 0 ? RULE_PER_QUANTITY :
-			strcmp(kind, "per_order") == 0 ? RULE_PER_ORDER : RULE_EXCLUDE;
+		r->kind = RuleKindFromName(kind);
 		r->points = (Points) LoyaltyGetInt64(t, d, 4, 0);
 		r->per_amount = LoyaltyGetInt64(t, d, 5, 0);
 		r->percent = LoyaltyGetInt64(t, d, 6, 0);
@@ -123,6 +116,7 @@ LoadCampaignRules(int64 campaign_id, int *nrules, bool *uses_series)
 		if (r->card_series != NULL)
 			*uses_series = true;
 	}
+	LoyaltySortRules(rules, *nrules);
 	return rules;
 }
 
