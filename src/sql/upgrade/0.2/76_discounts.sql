@@ -182,3 +182,42 @@ ALTER FUNCTION @extschema@.apply_discounts(text, text, text, jsonb, timestamptz,
 -- issue #7: the policies are cached per backend (src/discount.c) with the rule cache's invalidation
 CREATE TRIGGER discount_policy_invalidate AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema@.discount_policy
     FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.invalidate_rule_cache();
+
+-- friendly errors for bad discount policies (LC001 with a hint)
+CREATE FUNCTION @extschema@.discount_policy_check_row()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF NEW.valid_from >= NEW.valid_to THEN
+        RAISE EXCEPTION 'discount policy "%" ends before it starts', NEW.name
+            USING ERRCODE = 'LC001',
+                  DETAIL = format('It is valid from %s to %s.', NEW.valid_from, NEW.valid_to),
+                  HINT = 'valid_to must be later than valid_from.';
+    END IF;
+    IF NEW.value <= 0 OR (NEW.kind = 'percent' AND NEW.value > 100) THEN
+        RAISE EXCEPTION 'discount policy "%" gives % %', NEW.name, NEW.value, NEW.kind
+            USING ERRCODE = 'LC001',
+                  HINT = 'A percent is more than 0 and at most 100; an amount is more than 0.';
+    END IF;
+    IF NEW.hour_from NOT BETWEEN 0 AND 23 OR NEW.hour_to NOT BETWEEN 1 AND 24 THEN
+        RAISE EXCEPTION 'golden hours of discount policy "%" are outside the day', NEW.name
+            USING ERRCODE = 'LC001',
+                  HINT = 'hour_from is 0 to 23 and hour_to 1 to 24 (local hours; from > to wraps past midnight).';
+    END IF;
+    IF NOT (NEW.weekdays <@ '{1,2,3,4,5,6,7}'::integer[]) THEN
+        RAISE EXCEPTION 'weekdays of discount policy "%" are not ISO weekdays', NEW.name
+            USING ERRCODE = 'LC001', HINT = 'Weekdays are 1 (Monday) to 7 (Sunday).';
+    END IF;
+    IF NEW.min_bill < 0 THEN
+        RAISE EXCEPTION 'minimum bill of discount policy "%" is negative', NEW.name
+            USING ERRCODE = 'LC001';
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.discount_policy_check_row() IS
+'Trigger: a discount policy ends after it starts, gives more than nothing (a percent at most 100), and its hours and weekdays exist; LC001 with a hint instead of a bare check violation';
+CREATE TRIGGER discount_policy_check BEFORE INSERT OR UPDATE ON @extschema@.discount_policy
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.discount_policy_check_row();
