@@ -86,7 +86,7 @@ SELECT units_left FROM product_card WHERE code = :'bcard'::code;
 -- a mistyped card number fails its check symbol (22P02); a well-formed unknown one is LS020
 SELECT pg_temp.err($$SELECT * FROM loyalty.product_card_use('0000-0000-0000-0000', 1, 'BF-3', 'Q1')$$);
 SELECT regexp_replace(pg_temp.err(format($$SELECT * FROM loyalty.product_card_use(%L, 1, 'BF-3', 'Q1')$$, new_code())),
-                      '[0-9A-Z]{4}(-[0-9A-Z]{4}){3}', 'XXXX-XXXX-XXXX-XXXX') AS err;
+                      '[0-9A-Z]{4}(-[0-9A-Z]{4}){3}', '<new code>') AS err;
 
 -------------------------------------------------------------------------------
 -- F1: a voucher of one branch is refused at another; voucher look-ups are

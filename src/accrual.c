@@ -449,22 +449,6 @@ LotExpiry(const ProgramConfig *prog, TimestampTz earned_at, TimestampTz *expires
 	return true;
 }
 
-/* Build a one-dimensional array of the given element type */
-static Datum
-MakeArray(Datum *elems, bool *nulls, int n, Oid elemtype)
-{
-	int16		typlen;
-	bool		typbyval;
-	char		typalign;
-	int			dims[1];
-	int			lbs[1] = {1};
-
-	get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
-	dims[0] = n;
-	return PointerGetDatum(construct_md_array(elems, nulls, n > 0 ? 1 : 0, dims, lbs,
-											  elemtype, typlen, typbyval, typalign));
-}
-
 /* The values an order's earning writes, as the posting statement's parameters */
 static void
 BuildEarnValues(const ProgramConfig *prog, const AccrualOrder *order, const MemberInfo *m,
@@ -530,13 +514,13 @@ BuildEarnValues(const ProgramConfig *prog, const AccrualOrder *order, const Memb
 	values[EP_POINTS] = PointsGetDatum(c->total);
 	values[EP_VISIT_POINTS] = PointsGetDatum(c->visit_points);
 	values[EP_ENTRY] = Int64GetDatum(entry_id);
-	values[EP_LINE_NOS] = MakeArray(e_line, NULL, n, INT4OID);
-	values[EP_LINE_SKUS] = MakeArray(e_sku, n_sku, n, TEXTOID);
-	values[EP_LINE_GROUPS] = MakeArray(e_group, n_group, n, TEXTOID);
-	values[EP_LINE_QUANTITIES] = MakeArray(e_qty, NULL, n, NUMERICOID);
-	values[EP_LINE_AMOUNTS] = MakeArray(e_amount, NULL, n, NUMERICOID);
-	values[EP_LINE_POINTS] = MakeArray(e_points, NULL, n, ev->points_type);
-	values[EP_LINE_RULES] = MakeArray(e_rule, n_rule, n, INT8OID);
+	values[EP_LINE_NOS] = LoyaltyMakeArray(e_line, NULL, n, INT4OID);
+	values[EP_LINE_SKUS] = LoyaltyMakeArray(e_sku, n_sku, n, TEXTOID);
+	values[EP_LINE_GROUPS] = LoyaltyMakeArray(e_group, n_group, n, TEXTOID);
+	values[EP_LINE_QUANTITIES] = LoyaltyMakeArray(e_qty, NULL, n, NUMERICOID);
+	values[EP_LINE_AMOUNTS] = LoyaltyMakeArray(e_amount, NULL, n, NUMERICOID);
+	values[EP_LINE_POINTS] = LoyaltyMakeArray(e_points, NULL, n, ev->points_type);
+	values[EP_LINE_RULES] = LoyaltyMakeArray(e_rule, n_rule, n, INT8OID);
 	values[EP_RULE] = Int64GetDatum(c->main_rule_id);
 	nulls[EP_RULE] = c->main_rule_id ? ' ' : 'n';
 	values[EP_CREATED_AT] = TimestampTzGetDatum(e.created_at);

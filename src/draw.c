@@ -102,13 +102,10 @@ Int8Array(int64 *v, int n)
 {
 	Datum	   *d = palloc(sizeof(Datum) * Max(n, 1));
 	int			i;
-	int			dims[1];
-	int			lbs[1] = {1};
 
 	for (i = 0; i < n; i++)
 		d[i] = Int64GetDatum(v[i]);
-	dims[0] = n;
-	return PointerGetDatum(construct_md_array(d, NULL, n > 0 ? 1 : 0, dims, lbs, INT8OID, 8, true, TYPALIGN_DOUBLE));
+	return LoyaltyMakeArray(d, NULL, n, INT8OID);
 }
 
 /* Load the campaign's active pools with their current chance as a band width */

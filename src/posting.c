@@ -233,15 +233,19 @@ LockBalance(Posting *p, Datum member_id, Datum program_id)
 	TupleTableSlot *key = ExecInitExtraTupleSlot(p->estate, desc, &TTSOpsVirtual);
 	TupleTableSlot *row = table_slot_create(rel, &p->estate->es_tupleTable);
 	Oid			pkey = RelationGetPrimaryKeyIndex(rel);
+	AttrNumber	a_member;
+	AttrNumber	a_program;
 
 	if (!OidIsValid(pkey))
 		elog(ERROR, "table loyalty.balance has no primary key");
 	ExecClearTuple(key);
 	memset(key->tts_isnull, true, sizeof(bool) * desc->natts);
-	key->tts_values[ColumnNumber(rel, "member_id") - 1] = member_id;
-	key->tts_isnull[ColumnNumber(rel, "member_id") - 1] = false;
-	key->tts_values[ColumnNumber(rel, "program_id") - 1] = program_id;
-	key->tts_isnull[ColumnNumber(rel, "program_id") - 1] = false;
+	a_member = ColumnNumber(rel, "member_id") - 1;
+	a_program = ColumnNumber(rel, "program_id") - 1;
+	key->tts_values[a_member] = member_id;
+	key->tts_isnull[a_member] = false;
+	key->tts_values[a_program] = program_id;
+	key->tts_isnull[a_program] = false;
 	ExecStoreVirtualTuple(key);
 	if (!RelationFindReplTupleByIndex(rel, pkey, LockTupleNoKeyExclusive, key, row))
 		return NULL;
@@ -296,19 +300,11 @@ static Datum
 ZeroArray(int n, Oid elemtype, Datum zero)
 {
 	Datum	   *elems = palloc(sizeof(Datum) * Max(n, 1));
-	int16		typlen;
-	bool		typbyval;
-	char		typalign;
-	int			dims[1];
-	int			lbs[1] = {1};
 	int			i;
 
 	for (i = 0; i < n; i++)
 		elems[i] = zero;
-	get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
-	dims[0] = n;
-	return PointerGetDatum(construct_md_array(elems, NULL, n > 0 ? 1 : 0, dims, lbs,
-											  elemtype, typlen, typbyval, typalign));
+	return LoyaltyMakeArray(elems, NULL, n, elemtype);
 }
 
 /* A value of the earning as a column value */

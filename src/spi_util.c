@@ -178,3 +178,19 @@ LoyaltyListHas(char **items, int n, const char *value)
 			return true;
 	return false;
 }
+
+/* A one-dimensional array of n elements of a type (nulls may be NULL: none) */
+Datum
+LoyaltyMakeArray(Datum *elems, bool *nulls, int n, Oid elemtype)
+{
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+	int			dims[1];
+	int			lbs[1] = {1};
+
+	get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
+	dims[0] = n;
+	return PointerGetDatum(construct_md_array(elems, nulls, n > 0 ? 1 : 0, dims, lbs,
+											  elemtype, typlen, typbyval, typalign));
+}

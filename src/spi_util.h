@@ -18,5 +18,6 @@ extern bool LoyaltyGetBool(HeapTuple tuple, TupleDesc desc, int attno);
 extern void LoyaltyTextArray(Datum arr, char ***items, int *n);
 extern void LoyaltyGetTextArray(HeapTuple tuple, TupleDesc desc, int attno, char ***items, int *n);
 extern bool LoyaltyListHas(char **items, int n, const char *value);
+extern Datum LoyaltyMakeArray(Datum *elems, bool *nulls, int n, Oid elemtype);
 
 #endif							/* PG_LOYALTY_SPI_UTIL_H */
