@@ -139,6 +139,12 @@ SELECT status, used_document, bill_total, discount FROM reward_coupon WHERE memb
 -- a cancelled bill gives the coupon back, once
 SELECT release_reward_coupon('sc_trasua', 'TS-BILL-11') AS released, release_reward_coupon('sc_trasua', 'TS-BILL-11') AS again;
 SELECT discount FROM use_reward_coupon('sc_trasua', 'TS-1', 'TS-BILL-12', 80000);
+-- bad input: a negative bill, a missing document, an unknown program or customer; nothing is used
+SELECT pg_temp.err($$SELECT * FROM loyalty.use_reward_coupon('sc_trasua', 'TS-1', 'TS-BILL-13', -1)$$) AS negative_bill,
+       pg_temp.err($$SELECT * FROM loyalty.use_reward_coupon('sc_trasua', 'TS-1', NULL, 1000)$$) AS no_document,
+       pg_temp.err($$SELECT * FROM loyalty.use_reward_coupon('nope', 'TS-1', 'TS-BILL-13', 1000)$$) AS no_program,
+       pg_temp.err($$SELECT * FROM loyalty.use_reward_coupon('sc_trasua', 'NOBODY', 'TS-BILL-13', 1000)$$) AS no_member,
+       pg_temp.err($$SELECT loyalty.release_reward_coupon('nope', 'TS-BILL-12')$$) AS release_no_program;
 -- B4: the VIP card at 300 points earned: the threshold records it (reward_tier)
 SELECT sum(points) AS points_20_visits FROM generate_series(11, 30) i
   CROSS JOIN LATERAL record_order('sc_trasua', 'TS-1', 'TS-BILL-' || i, total => 45000);
