@@ -76,4 +76,40 @@ SELECT o.points, o.entry_id IS NULL AS no_entry,
        (SELECT count(*) FROM ledger l WHERE l.member_id = o.member_id AND l.document = 'D-6') AS entries
   FROM member_order o WHERE o.document = 'D-6';
 
+-- the posting path keeps each table's compiled constraints, partial-index
+-- predicates, trigger WHEN clauses and defaults per session: table changes
+-- made since (here by a superuser, in the same session) are obeyed at once
+SELECT points FROM record_order('post', 'direct', 'C-1', total => 110000);
+ALTER TABLE ledger ADD CONSTRAINT ledger_test_limit CHECK (amount OPERATOR(loyalty.<) 20::points) NOT VALID;
+SELECT points FROM record_order('post', 'direct', 'C-2', total => 300000);
+SELECT points FROM record_order('post', 'direct', 'C-3', total => 120000);
+ALTER TABLE ledger DROP CONSTRAINT ledger_test_limit;
+SELECT points FROM record_order('post', 'direct', 'C-2', total => 300000);
+CREATE TABLE posting_test_seen (document text, points points);
+CREATE FUNCTION posting_test_note() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO public.posting_test_seen VALUES (NEW.document, NEW.points);
+  RETURN NEW;
+END $$;
+CREATE TRIGGER posting_test_big AFTER INSERT ON member_order FOR EACH ROW
+  WHEN (NEW.points OPERATOR(loyalty.>=) 10::points) EXECUTE FUNCTION posting_test_note();
+SELECT points FROM record_order('post', 'direct', 'C-4', total => 50000);
+SELECT points FROM record_order('post', 'direct', 'C-5', total => 150000);
+SELECT * FROM posting_test_seen ORDER BY document;
+DROP TRIGGER posting_test_big ON member_order;
+SELECT points FROM record_order('post', 'direct', 'C-6', total => 150000);
+CREATE INDEX posting_test_big_lots ON lot (member_id) WHERE earned OPERATOR(loyalty.>=) 15::points;
+ALTER TABLE ledger ALTER COLUMN note SET DEFAULT 'posted while testing';
+SELECT points FROM record_order('post', 'direct', 'C-7', total => 200000);
+SELECT document, note FROM ledger WHERE document IN ('C-6', 'C-7') ORDER BY document;
+SET enable_seqscan = off;
+SELECT count(*) AS big_lots FROM lot JOIN member_key USING (member_id)
+ WHERE customer_key = 'direct' AND earned OPERATOR(loyalty.>=) 15::points;
+RESET enable_seqscan;
+ALTER TABLE ledger ALTER COLUMN note DROP DEFAULT;
+DROP INDEX posting_test_big_lots;
+DROP TABLE posting_test_seen;
+DROP FUNCTION posting_test_note();
+SELECT points FROM record_order('post', 'direct', 'C-8', total => 100000);
+
 SELECT count(*) AS violations FROM check_ledger();

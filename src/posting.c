@@ -44,22 +44,8 @@
 #include "guc.h"
 #include "points.h"
 #include "posting.h"
+#include "posting_cache.h"
 #include "spi_util.h"
-
-/* The tables an earning writes, in range-table order */
-typedef enum PostingTable
-{
-	PT_BALANCE,
-	PT_ORDER,
-	PT_LEDGER,
-	PT_LOT,
-	PT_COUNT
-} PostingTable;
-
-static const char *const PostingTableNames[PT_COUNT] = {"balance", "member_order", "ledger", "lot"};
-
-/* The balance columns an earning changes (its triggers fire on these) */
-static const char *const BalanceChanged[] = {"points", "earned_total", "orders", "last_order_at", "updated_at"};
 
 /* An executor state with the four tables opened for writing */
 typedef struct Posting
@@ -67,56 +53,28 @@ typedef struct Posting
 	EState	   *estate;
 	ResultRelInfo rri[PT_COUNT];
 	EPQState	epq;
+	PostingCache *cache;		/* kept expressions; NULL: the executor's own */
 } Posting;
-
-/* A value for a named column of a row being written */
-typedef struct ColumnValue
-{
-	const char *name;
-	Datum		value;
-	bool		isnull;
-} ColumnValue;
-
-/* The columns of the balance table an earning changes, as a column set */
-static Bitmapset *
-BalanceChangedColumns(Oid relid)
-{
-	Bitmapset  *cols = NULL;
-	int			i;
-
-	for (i = 0; i < lengthof(BalanceChanged); i++)
-	{
-		AttrNumber	attnum = get_attnum(relid, BalanceChanged[i]);
-
-		if (attnum == InvalidAttrNumber)
-			elog(ERROR, "column loyalty.balance.%s does not exist", BalanceChanged[i]);
-		cols = bms_add_member(cols, attnum - FirstLowInvalidHeapAttributeNumber);
-	}
-	return cols;
-}
 
 /* Open the four tables, their indexes and triggers for one earning */
 static void
 PostingOpen(Posting *p)
 {
-	Oid			nsp = LoyaltyNamespaceOid();
+	Oid			relids[PT_COUNT];
 	List	   *rtable = NIL;
 #if PG_VERSION_NUM >= 160000
 	List	   *perminfos = NIL;
 #endif
 	int			i;
 
+	p->cache = PostingCacheOpen(relids);
 	p->estate = CreateExecutorState();
 	for (i = 0; i < PT_COUNT; i++)
 	{
 		RangeTblEntry *rte = makeNode(RangeTblEntry);
-		Oid			relid = get_relname_relid(PostingTableNames[i], nsp);
 
-		if (!OidIsValid(relid))
-			elog(ERROR, "table loyalty.%s does not exist", PostingTableNames[i]);
-		LockRelationOid(relid, RowExclusiveLock);
 		rte->rtekind = RTE_RELATION;
-		rte->relid = relid;
+		rte->relid = relids[i];
 		rte->relkind = RELKIND_RELATION;
 		rte->rellockmode = RowExclusiveLock;
 #if PG_VERSION_NUM >= 160000
@@ -124,11 +82,11 @@ PostingOpen(Posting *p)
 			RTEPermissionInfo *perm = addRTEPermissionInfo(&perminfos, rte);
 
 			if (i == PT_BALANCE)
-				perm->updatedCols = BalanceChangedColumns(relid);
+				perm->updatedCols = PostingCacheBalanceChanged(p->cache, relids[i]);
 		}
 #else
 		if (i == PT_BALANCE)
-			rte->updatedCols = BalanceChangedColumns(relid);
+			rte->updatedCols = PostingCacheBalanceChanged(p->cache, relids[i]);
 #endif
 		rtable = lappend(rtable, rte);
 	}
@@ -144,6 +102,8 @@ PostingOpen(Posting *p)
 	{
 		ExecInitResultRelation(p->estate, &p->rri[i], i + 1);
 		ExecOpenIndices(&p->rri[i], false);
+		if (p->cache != NULL)
+			PostingCacheInstall(p->cache, i, &p->rri[i]);
 	}
 	AfterTriggerBeginQuery();
 }
@@ -160,65 +120,38 @@ PostingClose(Posting *p)
 	FreeExecutorState(p->estate);
 }
 
-/* The value a column gets by default (its DEFAULT, else NULL) */
-static void
-ColumnDefault(Posting *p, Relation rel, Form_pg_attribute att, Datum *value, bool *isnull)
-{
-	Node	   *expr = build_column_default(rel, att->attnum);
-	ExprState  *state;
-	Datum		v;
-
-	*isnull = true;
-	*value = (Datum) 0;
-	if (expr == NULL)
-		return;
-	state = ExecPrepareExpr((Expr *) expr, p->estate);
-	v = ExecEvalExprSwitchContext(state, GetPerTupleExprContext(p->estate), isnull);
-	if (!*isnull)
-		*value = datumCopy(v, att->attbyval, att->attlen);
-}
-
 /* A row of a table from named values; other columns get their defaults */
 static TupleTableSlot *
-PostingRow(Posting *p, PostingTable t, const ColumnValue *cols, int ncols)
+PostingRow(Posting *p, PostingTable t, PostingColumnList list, const ColumnValue *cols, int ncols)
 {
 	Relation	rel = p->rri[t].ri_RelationDesc;
 	TupleDesc	desc = RelationGetDescr(rel);
 	TupleTableSlot *slot = ExecInitExtraTupleSlot(p->estate, desc, &TTSOpsVirtual);
+	const AttrNumber *attnums = PostingCacheColumns(p->cache, rel, list, cols, ncols);
+	bool	   *given = palloc0(sizeof(bool) * desc->natts);
 	int			a;
+	int			k;
 
 	ExecClearTuple(slot);
+	for (k = 0; k < ncols; k++)
+	{
+		slot->tts_values[attnums[k] - 1] = cols[k].value;
+		slot->tts_isnull[attnums[k] - 1] = cols[k].isnull;
+		given[attnums[k] - 1] = true;
+	}
 	for (a = 0; a < desc->natts; a++)
 	{
 		Form_pg_attribute att = TupleDescAttr(desc, a);
-		int			k;
 
+		if (given[a])
+			continue;
 		slot->tts_values[a] = (Datum) 0;
 		slot->tts_isnull[a] = true;
-		if (att->attisdropped)
-			continue;
-		for (k = 0; k < ncols && strcmp(cols[k].name, NameStr(att->attname)) != 0; k++)
-			;
-		if (k < ncols)
-		{
-			slot->tts_values[a] = cols[k].value;
-			slot->tts_isnull[a] = cols[k].isnull;
-		}
-		else
-			ColumnDefault(p, rel, att, &slot->tts_values[a], &slot->tts_isnull[a]);
+		if (!att->attisdropped)
+			PostingCacheDefault(p->cache, t, rel, p->estate, att,
+								&slot->tts_values[a], &slot->tts_isnull[a]);
 	}
 	return ExecStoreVirtualTuple(slot);
-}
-
-/* The attribute number of a column that must exist */
-static AttrNumber
-ColumnNumber(Relation rel, const char *name)
-{
-	AttrNumber	attnum = attnameAttNum(rel, name, false);
-
-	if (attnum == InvalidAttrNumber)
-		elog(ERROR, "column loyalty.%s.%s does not exist", RelationGetRelationName(rel), name);
-	return attnum;
 }
 
 /*
@@ -233,37 +166,38 @@ LockBalance(Posting *p, Datum member_id, Datum program_id)
 	TupleTableSlot *key = ExecInitExtraTupleSlot(p->estate, desc, &TTSOpsVirtual);
 	TupleTableSlot *row = table_slot_create(rel, &p->estate->es_tupleTable);
 	Oid			pkey = RelationGetPrimaryKeyIndex(rel);
-	AttrNumber	a_member;
-	AttrNumber	a_program;
+	ColumnValue cols[] = {{"member_id", member_id, false}, {"program_id", program_id, false}};
+	const AttrNumber *attnums = PostingCacheColumns(p->cache, rel, PCL_BALANCE_KEY,
+													cols, lengthof(cols));
+	int			k;
 
 	if (!OidIsValid(pkey))
 		elog(ERROR, "table loyalty.balance has no primary key");
 	ExecClearTuple(key);
 	memset(key->tts_isnull, true, sizeof(bool) * desc->natts);
-	a_member = ColumnNumber(rel, "member_id") - 1;
-	a_program = ColumnNumber(rel, "program_id") - 1;
-	key->tts_values[a_member] = member_id;
-	key->tts_isnull[a_member] = false;
-	key->tts_values[a_program] = program_id;
-	key->tts_isnull[a_program] = false;
+	for (k = 0; k < lengthof(cols); k++)
+	{
+		key->tts_values[attnums[k] - 1] = cols[k].value;
+		key->tts_isnull[attnums[k] - 1] = false;
+	}
 	ExecStoreVirtualTuple(key);
 	if (!RelationFindReplTupleByIndex(rel, pkey, LockTupleNoKeyExclusive, key, row))
 		return NULL;
 	return row;
 }
 
-/* The open index of a posting table with the given name */
+/* The open index of member_order on the document key */
 static Relation
-PostingIndex(Posting *p, PostingTable t, const char *name)
+DocumentIndex(Posting *p)
 {
-	ResultRelInfo *rri = &p->rri[t];
-	Oid			indexid = get_relname_relid(name, LoyaltyNamespaceOid());
+	ResultRelInfo *rri = &p->rri[PT_ORDER];
+	Oid			indexid = PostingCacheDocumentIndex(p->cache);
 	int			i;
 
 	for (i = 0; i < rri->ri_NumIndices; i++)
 		if (RelationGetRelid(rri->ri_IndexRelationDescs[i]) == indexid)
 			return rri->ri_IndexRelationDescs[i];
-	elog(ERROR, "index loyalty.%s does not exist", name);
+	elog(ERROR, "index loyalty.member_order_document_idx is not open");
 	return NULL;				/* keep compiler quiet */
 }
 
@@ -275,7 +209,7 @@ static bool
 DocumentPosted(Posting *p, const EarnValues *ev)
 {
 	Relation	rel = p->rri[PT_ORDER].ri_RelationDesc;
-	Relation	index = PostingIndex(p, PT_ORDER, "member_order_document_idx");
+	Relation	index = DocumentIndex(p);
 	TupleTableSlot *slot = table_slot_create(rel, &p->estate->es_tupleTable);
 	Snapshot	snapshot = RegisterSnapshot(GetLatestSnapshot());
 	ScanKeyData keys[3];
@@ -331,7 +265,7 @@ InsertOrder(Posting *p, const EarnValues *ev, bool earns)
 	};
 
 	ExecSimpleRelationInsert(&p->rri[PT_ORDER], p->estate,
-							 PostingRow(p, PT_ORDER, cols, lengthof(cols)));
+							 PostingRow(p, PT_ORDER, PCL_ORDER, cols, lengthof(cols)));
 }
 
 /* Write the earning entry */
@@ -347,7 +281,7 @@ InsertEntry(Posting *p, const EarnValues *ev)
 	};
 
 	ExecSimpleRelationInsert(&p->rri[PT_LEDGER], p->estate,
-							 PostingRow(p, PT_LEDGER, cols, lengthof(cols)));
+							 PostingRow(p, PT_LEDGER, PCL_ENTRY, cols, lengthof(cols)));
 }
 
 /* Open the lot of the earning; it holds what the new balance covers */
@@ -363,7 +297,7 @@ InsertLot(Posting *p, const EarnValues *ev, Points balance)
 	};
 
 	ExecSimpleRelationInsert(&p->rri[PT_LOT], p->estate,
-							 PostingRow(p, PT_LOT, cols, lengthof(cols)));
+							 PostingRow(p, PT_LOT, PCL_LOT, cols, lengthof(cols)));
 }
 
 /* Add the order to the locked balance row; returns the new balance */
@@ -374,11 +308,14 @@ UpdateBalance(Posting *p, TupleTableSlot *old, const EarnValues *ev)
 	TupleDesc	desc = RelationGetDescr(rel);
 	TupleTableSlot *row = ExecInitExtraTupleSlot(p->estate, desc, &TTSOpsVirtual);
 	Points		earned = DatumGetPoints(ev->values[EP_POINTS]);
-	AttrNumber	a_points = ColumnNumber(rel, "points") - 1;
-	AttrNumber	a_earned = ColumnNumber(rel, "earned_total") - 1;
-	AttrNumber	a_orders = ColumnNumber(rel, "orders") - 1;
-	AttrNumber	a_last = ColumnNumber(rel, "last_order_at") - 1;
-	AttrNumber	a_updated = ColumnNumber(rel, "updated_at") - 1;
+	ColumnValue names[] = {{"points"}, {"earned_total"}, {"orders"}, {"last_order_at"}, {"updated_at"}};
+	const AttrNumber *attnums = PostingCacheColumns(p->cache, rel, PCL_BALANCE,
+													names, lengthof(names));
+	AttrNumber	a_points = attnums[0] - 1;
+	AttrNumber	a_earned = attnums[1] - 1;
+	AttrNumber	a_orders = attnums[2] - 1;
+	AttrNumber	a_last = attnums[3] - 1;
+	AttrNumber	a_updated = attnums[4] - 1;
 	TimestampTz ordered_at = DatumGetTimestampTz(ev->values[EP_ORDERED_AT]);
 	Points		points;
 
