@@ -197,6 +197,35 @@ SELECT loyalty.attach('shop', 'shop.orders', id_column => 'order_id', customer_c
 SELECT orders, lines, columns, cancelled_values, source FROM loyalty.attachment;
 SELECT loyalty.detach('shop.orders');
 
+-- the lines are read through an index led by the order column when the
+-- table has one, else through a query: both give the same lines, in line
+-- number order (unnumbered lines last), with the same points
+CREATE TABLE shop.till_lines (bill text, n smallint, sku text, grp text, qty int, price bigint);
+CREATE TABLE shop.till_bills (bill varchar PRIMARY KEY, customer text, branch text);
+CREATE INDEX till_lines_bill_idx ON shop.till_lines (bill);
+SELECT loyalty.attach('shop', 'shop.till_bills', id_column => 'bill', customer_column => 'customer',
+                      branch_column => 'branch', lines => 'shop.till_lines', line_order_column => 'bill',
+                      line_no_column => 'n', sku_column => 'sku', group_column => 'grp',
+                      quantity_column => 'qty', price_column => 'price');
+BEGIN;
+INSERT INTO shop.till_bills VALUES ('T-1', '1001', 'HN01');
+INSERT INTO shop.till_lines VALUES ('T-1', 3, 'FISH', 'fresh', 1, 30000), ('T-1', NULL, 'SALT', 'dry', 1, 10000),
+                                   ('T-1', 1, 'RICE', 'dry', 2, 50000), ('T-2', 1, 'TEA', 'dry', 9, 90000),
+                                   ('T-1', 2, 'GIFT', 'cards', 1, 50000);
+SET CONSTRAINTS ALL IMMEDIATE;
+SELECT pg_stat_get_xact_numscans('shop.till_lines_bill_idx'::regclass) AS lines_index_scans;
+COMMIT;
+DROP INDEX shop.till_lines_bill_idx;
+BEGIN;
+INSERT INTO shop.till_bills VALUES ('T-3', '1001', 'HN01');
+INSERT INTO shop.till_lines VALUES ('T-3', 3, 'FISH', 'fresh', 1, 30000), ('T-3', NULL, 'SALT', 'dry', 1, 10000),
+                                   ('T-3', 1, 'RICE', 'dry', 2, 50000), ('T-3', 2, 'GIFT', 'cards', 1, 50000);
+COMMIT;
+SELECT document, line_no, sku, quantity, amount, points
+  FROM loyalty.member_order_line WHERE source = 'shop.till_bills' ORDER BY document, line_no;
+SELECT document, amount, points FROM loyalty.member_order WHERE source = 'shop.till_bills' ORDER BY document;
+SELECT loyalty.detach('shop.till_bills');
+
 -- the ledger is consistent
 SELECT * FROM loyalty.check_ledger();
 

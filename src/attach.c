@@ -49,6 +49,7 @@
 #include "accrual.h"
 #include "attach.h"
 #include "guc.h"
+#include "keyed_rows.h"
 #include "money.h"
 
 PG_FUNCTION_INFO_V1(accrue_order_trigger);
@@ -156,6 +157,7 @@ typedef struct AttachSpec
 	int			ncancelled;
 	char	  **cancelled;
 	SPIPlanPtr	lines_plan;		/* kept plan of lines_query, or NULL */
+	KeyIndex	lines_index;	/* reads an order's lines without SPI, if valid */
 } AttachSpec;
 
 /* Cache of parsed trigger arguments, and the context holding it */
@@ -358,6 +360,13 @@ AttachResolveLines(AttachSpec *spec, bool in_trigger)
 	if (spec->col[AF_LINE_NO].name != NULL)
 		appendStringInfo(&sql, " ORDER BY %s", quote_identifier(spec->col[AF_LINE_NO].name));
 	spec->lines_query = sql.data;
+
+	/* read through an index when the query would just use it: no row security, plain SELECT right */
+	memset(&spec->lines_index, 0, sizeof(KeyIndex));
+	if (in_trigger && !lines->rd_rel->relrowsecurity &&
+		pg_class_aclcheck(spec->lines_relid, GetUserId(), ACL_SELECT) == ACLCHECK_OK)
+		KeyIndexFind(lines, spec->col[AF_LINE_ORDER].attnum, spec->col[AF_ID].type,
+					 &spec->lines_index);
 	spec->lines_resolved = true;
 
 	relation_close(lines, NoLock);
@@ -661,10 +670,16 @@ AttachGetDocument(AttachSpec *spec, HeapTuple tuple, TupleDesc desc, Relation re
 	return document;
 }
 
-/* Read one row of the lines query into an AccrualLine; false to skip it */
+/* Where a lines column is in a row: the table's attnum, or the query's position */
+#define LINE_ATTNO(col, table_row) ((table_row) ? (col)->attnum : (col)->resno)
+
+/*
+ * Read one line (a row of the lines table, or of the lines query) into an
+ * AccrualLine; false to skip it
+ */
 static bool
-AttachReadLine(AttachSpec *spec, HeapTuple tuple, TupleDesc desc, int position,
-			   AccrualLine *line)
+AttachReadLine(AttachSpec *spec, HeapTuple tuple, TupleDesc desc, bool table_row,
+			   int position, AccrualLine *line)
 {
 	AttachColumn *col;
 	bool		isnull;
@@ -676,7 +691,7 @@ AttachReadLine(AttachSpec *spec, HeapTuple tuple, TupleDesc desc, int position,
 	col = &spec->col[AF_LINE_NO];
 	if (col->name != NULL)
 	{
-		Datum		d = heap_getattr(tuple, col->resno, desc, &isnull);
+		Datum		d = heap_getattr(tuple, LINE_ATTNO(col, table_row), desc, &isnull);
 
 		if (!isnull)
 		{
@@ -689,33 +704,33 @@ AttachReadLine(AttachSpec *spec, HeapTuple tuple, TupleDesc desc, int position,
 			line->line_no = (int32) v;
 		}
 	}
-	line->sku = AttachGetText(&spec->col[AF_SKU], tuple, desc, spec->col[AF_SKU].resno);
+	line->sku = AttachGetText(&spec->col[AF_SKU], tuple, desc, LINE_ATTNO(&spec->col[AF_SKU], table_row));
 	line->item_group = AttachGetText(&spec->col[AF_GROUP], tuple, desc,
-									 spec->col[AF_GROUP].resno);
+									 LINE_ATTNO(&spec->col[AF_GROUP], table_row));
 
 	/* A line with an unknown quantity, price or amount earns nothing */
 	line->quantity = QUANTITY_SCALE;
 	col = &spec->col[AF_QUANTITY];
 	if (col->name != NULL)
 	{
-		line->quantity = AttachGetQuantity(col, tuple, desc, col->resno, &isnull);
+		line->quantity = AttachGetQuantity(col, tuple, desc, LINE_ATTNO(col, table_row), &isnull);
 		if (isnull)
 			return false;
 	}
 	col = &spec->col[AF_DISCOUNT];
 	if (col->name != NULL)
-		line->discount = AttachGetMoney(col, tuple, desc, col->resno, &isnull);
+		line->discount = AttachGetMoney(col, tuple, desc, LINE_ATTNO(col, table_row), &isnull);
 	col = &spec->col[AF_PRICE];
 	if (col->name != NULL)
 	{
-		line->unit_price = AttachGetMoney(col, tuple, desc, col->resno, &isnull);
+		line->unit_price = AttachGetMoney(col, tuple, desc, LINE_ATTNO(col, table_row), &isnull);
 		if (isnull)
 			return false;
 	}
 	col = &spec->col[AF_LINE_AMOUNT];
 	if (col->name != NULL)
 	{
-		line->amount = AttachGetMoney(col, tuple, desc, col->resno, &isnull);
+		line->amount = AttachGetMoney(col, tuple, desc, LINE_ATTNO(col, table_row), &isnull);
 		if (isnull)
 			return false;
 	}
@@ -743,6 +758,98 @@ AttachReadLine(AttachSpec *spec, HeapTuple tuple, TupleDesc desc, int position,
 	return true;
 }
 
+/* Room for nrows lines of an order */
+static void
+AttachAllocLines(AccrualOrder *order, uint64 nrows)
+{
+	if (nrows >= (uint64) (MaxAllocSize / sizeof(AccrualLine)))
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("order \"%s\" has too many lines", order->document)));
+	order->lines = palloc0(sizeof(AccrualLine) * Max(nrows, 1));
+	order->nlines = 0;
+}
+
+/* Add a read line to the order and its amount to *sum */
+static void
+AttachAddLine(AccrualOrder *order, int64 *sum)
+{
+	if (pg_add_s64_overflow(*sum, order->lines[order->nlines].amount, sum))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("total of order \"%s\" is out of range", order->document)));
+	order->nlines++;
+}
+
+/* Read the order's lines through the lines table's index; false when it cannot be used now */
+static bool
+AttachReadLinesByIndex(AttachSpec *spec, Datum id, AccrualOrder *order, int64 *sum)
+{
+	Relation	lines = table_open(spec->lines_relid, AccessShareLock);
+	HeapTuple  *rows;
+	int			nrows;
+	int			i;
+
+	/* the table changed (invalidations came with the lock): the query replans itself */
+	if (!spec->valid)
+	{
+		table_close(lines, AccessShareLock);
+		return false;
+	}
+	rows = KeyedRowsFetch(lines, &spec->lines_index, id,
+						  spec->col[AF_LINE_NO].name != NULL ? spec->col[AF_LINE_NO].attnum : 0,
+						  &nrows);
+	AttachAllocLines(order, nrows);
+	for (i = 0; i < nrows; i++)
+		if (AttachReadLine(spec, rows[i], RelationGetDescr(lines), true, i + 1,
+						   &order->lines[order->nlines]))
+			AttachAddLine(order, sum);
+	table_close(lines, AccessShareLock);
+	return true;
+}
+
+/* Read the order's lines through the kept lines query */
+static void
+AttachReadLinesByQuery(AttachSpec *spec, Datum id, AccrualOrder *order, int64 *sum)
+{
+	MemoryContext callercxt = CurrentMemoryContext;
+	SPITupleTable *tuptable;
+	uint64		nrows;
+	uint64		i;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_plan(AttachLinesPlan(spec), &id, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute_plan failed for \"%s\"", spec->lines_query);
+	tuptable = SPI_tuptable;
+	nrows = SPI_processed;
+
+	MemoryContextSwitchTo(callercxt);
+	AttachAllocLines(order, nrows);
+	for (i = 0; i < nrows; i++)
+		if (AttachReadLine(spec, tuptable->vals[i], tuptable->tupdesc, false, (int) i + 1,
+						   &order->lines[order->nlines]))
+			AttachAddLine(order, sum);
+	SPI_finish();
+}
+
+/* Read the lines of the order in tuple; returns what they add up to */
+static int64
+AttachReadLines(AttachSpec *spec, HeapTuple tuple, TupleDesc desc, AccrualOrder *order)
+{
+	bool		isnull;
+	Datum		id = heap_getattr(tuple, spec->col[AF_ID].attnum, desc, &isnull);
+	int64		sum = 0;
+
+	if (!OidIsValid(spec->lines_index.indexid) ||
+		!AttachReadLinesByIndex(spec, id, order, &sum))
+	{
+		sum = 0;
+		AttachReadLinesByQuery(spec, id, order, &sum);
+	}
+	return sum;
+}
+
 /* Insert: earn points for the new order, its lines read at this moment */
 static void
 AttachOnInsert(TriggerData *trigdata)
@@ -750,7 +857,6 @@ AttachOnInsert(TriggerData *trigdata)
 	Relation	rel = trigdata->tg_relation;
 	TupleDesc	desc = RelationGetDescr(rel);
 	HeapTuple	tuple = trigdata->tg_trigtuple;
-	MemoryContext callercxt = CurrentMemoryContext;
 	AttachSpec *spec;
 	AttachColumn *col;
 	AccrualOrder order;
@@ -805,43 +911,10 @@ AttachOnInsert(TriggerData *trigdata)
 
 	if (spec->lines_name != NULL)
 	{
-		Datum		id;
-		SPITupleTable *tuptable;
-		uint64		nrows;
-		uint64		i;
-		int64		sum = 0;
-
-		id = heap_getattr(tuple, spec->col[AF_ID].attnum, desc, &isnull);
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "SPI_connect failed");
-		if (SPI_execute_plan(AttachLinesPlan(spec), &id, NULL, false, 0) != SPI_OK_SELECT)
-			elog(ERROR, "SPI_execute_plan failed for \"%s\"", spec->lines_query);
-		tuptable = SPI_tuptable;
-		nrows = SPI_processed;
-
-		MemoryContextSwitchTo(callercxt);
-		if (nrows >= (uint64) (MaxAllocSize / sizeof(AccrualLine)))
-			ereport(ERROR,
-					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-					 errmsg("order \"%s\" has too many lines", order.document)));
-		order.lines = palloc0(sizeof(AccrualLine) * Max(nrows, 1));
-		for (i = 0; i < nrows; i++)
-		{
-			AccrualLine *line = &order.lines[order.nlines];
-
-			if (!AttachReadLine(spec, tuptable->vals[i], tuptable->tupdesc,
-								(int) i + 1, line))
-				continue;
-			if (pg_add_s64_overflow(sum, line->amount, &sum))
-				ereport(ERROR,
-						(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-						 errmsg("total of order \"%s\" is out of range", order.document)));
-			order.nlines++;
-		}
-		SPI_finish();
+		int64		sum = AttachReadLines(spec, tuple, desc, &order);
 
 		/* Without a header amount the bill is what its lines cost */
-		if (!have_total && nrows > 0)
+		if (!have_total && order.nlines > 0)
 		{
 			if (pg_sub_s64_overflow(sum, order.bill_discount, &order.total))
 				ereport(ERROR,

@@ -7,30 +7,69 @@
 #include "catalog/pg_type.h"
 #include "common/int.h"
 #include "utils/builtins.h"
+#include "utils/memutils.h"
 #include "utils/numeric.h"
 
 #include "money.h"
+
+/* Numerics every conversion uses, made once per backend */
+typedef struct ScaleConstants
+{
+	Numeric		factor[5];		/* 10^0 .. 10^4 */
+	Numeric		above;			/* 9223372036854775807.5: rounds beyond int64 */
+	Numeric		below;			/* -9223372036854775808.5 */
+} ScaleConstants;
+
+/* The constants, made in TopMemoryContext on first use */
+static const ScaleConstants *
+GetScaleConstants(void)
+{
+	static ScaleConstants *constants = NULL;
+	MemoryContext old;
+	int64		f = 1;
+	int			i;
+
+	if (constants != NULL)
+		return constants;
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	constants = palloc(sizeof(ScaleConstants));
+	for (i = 0; i < lengthof(constants->factor); i++, f *= 10)
+		constants->factor[i] = int64_to_numeric(f);
+	constants->above = DatumGetNumeric(DirectFunctionCall3(numeric_in,
+														   CStringGetDatum("9223372036854775807.5"),
+														   ObjectIdGetDatum(InvalidOid),
+														   Int32GetDatum(-1)));
+	constants->below = DatumGetNumeric(DirectFunctionCall3(numeric_in,
+														   CStringGetDatum("-9223372036854775808.5"),
+														   ObjectIdGetDatum(InvalidOid),
+														   Int32GetDatum(-1)));
+	MemoryContextSwitchTo(old);
+	return constants;
+}
+
+/* Compare two numerics */
+static int
+CompareNumeric(Numeric a, Numeric b)
+{
+	return DatumGetInt32(DirectFunctionCall2(numeric_cmp, NumericGetDatum(a), NumericGetDatum(b)));
+}
 
 /* numeric value * 10^digits, rounded half away from zero, as int64 */
 int64
 ScaledFromNumeric(Numeric num, int scale_digits, const char *what)
 {
-	Datum		factor;
-	Datum		scaled;
+	const ScaleConstants *k = GetScaleConstants();
+	Numeric		scaled = num;
 
+	Assert(scale_digits >= 0 && scale_digits < lengthof(k->factor));
 	if (numeric_is_nan(num) || numeric_is_inf(num))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("%s must be a finite number", what)));
-	factor = DirectFunctionCall1(int8_numeric, Int64GetDatum(scale_digits == 2 ? 100 :
-																  scale_digits == 3 ? 1000 :
-																  scale_digits == 4 ? 10000 : 1));
-	scaled = DirectFunctionCall2(numeric_mul, NumericGetDatum(num), factor);
-	scaled = DirectFunctionCall2(numeric_round, scaled, Int32GetDatum(0));
-	if (DatumGetBool(DirectFunctionCall2(numeric_gt, scaled,
-										 NumericGetDatum(int64_to_numeric(PG_INT64_MAX)))) ||
-		DatumGetBool(DirectFunctionCall2(numeric_lt, scaled,
-										 NumericGetDatum(int64_to_numeric(PG_INT64_MIN)))))
+	if (scale_digits > 0)
+		scaled = numeric_mul_opt_error(num, k->factor[scale_digits], NULL);
+	/* numeric_int8 rounds half away from zero; refuse what would round out of range */
+	if (CompareNumeric(scaled, k->above) >= 0 || CompareNumeric(scaled, k->below) <= 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 				 errmsg("%s %s is out of range", what,
@@ -38,7 +77,7 @@ ScaledFromNumeric(Numeric num, int scale_digits, const char *what)
 				 errdetail("Values are kept as 64-bit integers of 10^-%d units: at most %s.",
 						   scale_digits,
 						   numeric_normalize(int64_div_fast_to_numeric(PG_INT64_MAX, scale_digits)))));
-	return DatumGetInt64(DirectFunctionCall1(numeric_int8, scaled));
+	return DatumGetInt64(DirectFunctionCall1(numeric_int8, NumericGetDatum(scaled)));
 }
 
 /* A numeric amount of money as hundredths */
