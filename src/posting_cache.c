@@ -9,9 +9,10 @@
  * compiles them once per backend (in a memory context of its own) and hands
  * them to each order's ResultRelInfos, the way a prepared statement keeps its
  * plan.  A relcache invalidation of any of the four tables (constraint,
- * index, trigger or default changes all send one) marks the state stale; it
- * is rebuilt under the next order's locks, and the old copy lives until the
- * end of that transaction in case an order in progress still uses it.
+ * index, trigger or default changes all send one) or a changed function
+ * (which the planner may have inlined) marks the state stale; it is rebuilt
+ * under the next order's locks, and the old copy lives until the end of
+ * that transaction in case an order in progress still uses it.
  */
 #include "postgres.h"
 
@@ -30,6 +31,7 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/relcache.h"
+#include "utils/syscache.h"
 #include "parser/parse_relation.h"
 
 #include "posting_cache.h"
@@ -60,6 +62,13 @@ PostingCacheInvalidate(Datum arg, Oid relid)
 	for (t = 0; t < PT_COUNT; t++)
 		if (KeptRelids[t] == relid)
 			CacheValid = false;
+}
+
+/* A function changed (it may be inlined in a kept expression): rebuild */
+static void
+PostingCacheFunctionChanged(Datum arg, int cacheid, uint32 hashvalue)
+{
+	CacheValid = false;
 }
 
 /* The id of one of the tables, looked up by name */
@@ -222,6 +231,7 @@ PostingCacheOpen(Oid relids[PT_COUNT])
 	if (!CallbackRegistered)
 	{
 		CacheRegisterRelcacheCallback(PostingCacheInvalidate, (Datum) 0);
+		CacheRegisterSyscacheCallback(PROCOID, PostingCacheFunctionChanged, (Datum) 0);
 		CallbackRegistered = true;
 	}
 	if (CacheValid && Cache != NULL)
@@ -247,7 +257,7 @@ PostingCacheOpen(Oid relids[PT_COUNT])
 	CacheValid = true;
 	BuildCache(relids);
 	if (!CacheValid)
-		return NULL;			/* changed while building: use it next time */
+		return NULL;			/* changed while building: rebuilt next time */
 	return Cache;
 }
 
