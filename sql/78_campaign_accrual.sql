@@ -121,3 +121,23 @@ SELECT orders, earning_orders, points, points_wanted, refused_orders
 -- the simulation wrote nothing
 SELECT count(*) AS slots_of_simulated FROM campaign_budget_slot s JOIN campaign c USING (campaign_id)
  WHERE c.code IN ('sim_gold', 'sim_daily') AND (s.takes <> 0 OR s.branch <> '');
+
+-- a session keeps what it last read of a campaign, and reads it again after
+-- any change: a new daily cap, a pause and a restart apply to its next order
+INSERT INTO campaign (program_id, code, name, starts_at, ends_at, budget_points, budget_slots)
+SELECT program_id, 'kept', 'Kept state', '2027-10-01', '2027-10-08', 1000, 2 FROM program WHERE code = 'cmp_acc';
+INSERT INTO rule (program_id, name, kind, percent, priority, campaign_id)
+SELECT program_id, 'kept: 10%', 'percent', 10, 10, campaign_id FROM campaign WHERE code = 'kept';
+SELECT schedule_campaign('kept');
+SELECT start_campaign('kept');
+SELECT points FROM record_order('cmp_acc', 'A1', 'K-1', total => 100000, ordered_at => '2027-10-02 09:00+07');
+UPDATE campaign SET daily_budget_points = 15 WHERE code = 'kept';
+SELECT points FROM record_order('cmp_acc', 'A1', 'K-2', total => 100000, ordered_at => '2027-10-02 10:00+07');
+SELECT points FROM record_order('cmp_acc', 'A1', 'K-3', total => 100000, ordered_at => '2027-10-02 11:00+07');
+SELECT pause_campaign('kept');
+SELECT points FROM record_order('cmp_acc', 'A1', 'K-4', total => 100000, ordered_at => '2027-10-03 10:00+07');
+SELECT start_campaign('kept');
+SELECT points FROM record_order('cmp_acc', 'A1', 'K-5', total => 100000, ordered_at => '2027-10-03 11:00+07');
+SELECT l.document, l.amount, c.code AS campaign FROM ledger l LEFT JOIN campaign c ON c.campaign_id = l.campaign_id
+ WHERE l.document LIKE 'K-%' ORDER BY l.document;
+SELECT * FROM check_ledger();

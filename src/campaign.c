@@ -29,6 +29,7 @@
 #include "campaign.h"
 #include "errcodes_campaign.h"
 #include "money.h"
+#include "rules.h"
 #include "spi_util.h"
 
 PG_FUNCTION_INFO_V1(campaign_active);
@@ -85,7 +86,7 @@ ReadCampaign(int64 campaign_id, TimestampTz at, CampaignState *c)
 				"c.budget_slots, c.daily_budget_points, (p.point_value * 100)::bigint, "
 				"($2 AT TIME ZONE p.time_zone)::date, (c.budget_points::numeric * 100)::bigint, "
 				"round(c.budget_money * 100)::bigint, (c.branch_budget_points::numeric * 100)::bigint, "
-				"round(c.branch_budget_money * 100)::bigint "
+				"round(c.branch_budget_money * 100)::bigint, p.time_zone "
 				"FROM loyalty.campaign c JOIN loyalty.program p ON p.program_id = c.program_id "
 				"WHERE c.campaign_id = $1",
 				2, types);
@@ -125,6 +126,57 @@ ReadCampaign(int64 campaign_id, TimestampTz at, CampaignState *c)
 	v = SPI_getbinval(t, d, 13, &isnull);
 	c->has_branch_money = !isnull;
 	c->branch_money = isnull ? 0 : DatumGetInt64(v);
+	strlcpy(c->time_zone, SPI_getvalue(t, d, 14), sizeof(c->time_zone));
+}
+
+/* The local date of a time in a time zone: (at AT TIME ZONE zone)::date */
+static DateADT
+LocalDay(TimestampTz at, const char *zone)
+{
+	Datum		local = DirectFunctionCall2(timestamptz_zone, CStringGetTextDatum(zone),
+											TimestampTzGetDatum(at));
+
+	return DatumGetDateADT(DirectFunctionCall1(timestamp_date, local));
+}
+
+/* Campaigns read by this backend since the rule cache last changed */
+#define MAX_KEPT_CAMPAIGNS 16
+static CampaignState KeptCampaigns[MAX_KEPT_CAMPAIGNS];
+static int64 KeptCampaignIds[MAX_KEPT_CAMPAIGNS];
+static int	NumKeptCampaigns = 0;
+static uint64 KeptGeneration = 0;
+
+/*
+ * The first read of a reservation: the campaign as this backend last read it,
+ * unless a campaign (or anything under the rule cache) changed since; the
+ * caller reads again after locking its slots, as before.
+ */
+static void
+ReadCampaignKept(int64 campaign_id, TimestampTz at, CampaignState *c)
+{
+	uint64		generation = LoyaltyRulesGeneration();
+	int			i;
+
+	if (generation != KeptGeneration)
+	{
+		NumKeptCampaigns = 0;
+		KeptGeneration = generation;
+	}
+	for (i = 0; i < NumKeptCampaigns; i++)
+	{
+		if (KeptCampaignIds[i] == campaign_id)
+		{
+			*c = KeptCampaigns[i];
+			c->day = LocalDay(at, c->time_zone);
+			return;
+		}
+	}
+	ReadCampaign(campaign_id, at, c);
+	if (c->found && NumKeptCampaigns < MAX_KEPT_CAMPAIGNS)
+	{
+		KeptCampaignIds[NumKeptCampaigns] = campaign_id;
+		KeptCampaigns[NumKeptCampaigns++] = *c;
+	}
 }
 
 /* See campaign.h */
@@ -588,7 +640,7 @@ TakePoints(int64 campaign_id, Points points, int64 member_id, CampaignWhen when,
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	ReadCampaign(campaign_id, at, &c);
+	ReadCampaignKept(campaign_id, at, &c);
 	ok = c.found && ReserveConnected(campaign_id, points, CampaignPointsMoney(points, c.point_value),
 									 member_id, when, at, branch, &c);
 	SPI_finish();

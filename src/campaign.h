@@ -48,6 +48,7 @@ typedef struct CampaignState
 	Points		branch_points;	/* cap per branch */
 	bool		has_branch_money;
 	int64		branch_money;	/* cap per branch */
+	char		time_zone[TZ_STRLEN_MAX + 1];	/* the program's, for day */
 } CampaignState;
 
 /* Whether a campaign gives at a time (running, or scheduled and started; within its dates) */

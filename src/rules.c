@@ -31,6 +31,7 @@ PG_FUNCTION_INFO_V1(invalidate_rule_cache);
 
 static MemoryContext RulesContext = NULL;
 static bool RulesValid = false;
+static uint64 RulesGeneration = 0;	/* bumped by every invalidation */
 static Oid	RuleRelationId = InvalidOid;
 static int	NumPrograms = 0;
 static ProgramConfig *Programs = NULL;
@@ -54,7 +55,10 @@ static void
 InvalidateRulesCallback(Datum arg, Oid relid)
 {
 	if (relid == InvalidOid || relid == RuleRelationId)
+	{
 		RulesValid = false;
+		RulesGeneration++;
+	}
 }
 
 /* Trigger on program and rule: tell every backend to reload at commit */
@@ -71,7 +75,19 @@ invalidate_rule_cache(PG_FUNCTION_ARGS)
 	if (OidIsValid(ruleid))
 		CacheInvalidateRelcacheByRelid(ruleid);
 	RulesValid = false;
+	RulesGeneration++;
 	return PointerGetDatum(NULL);
+}
+
+/*
+ * A number that changes whenever programs, rules or anything else under the
+ * rule cache's invalidation (campaigns, tiers, policies...) may have changed:
+ * other per-backend caches compare it to know they are stale
+ */
+uint64
+LoyaltyRulesGeneration(void)
+{
+	return RulesGeneration;
 }
 
 /* Make sure the cache is loaded and current */

@@ -82,6 +82,7 @@ typedef struct ProgramConfig
 } ProgramConfig;
 
 extern void LoyaltyRulesInit(void);
+extern uint64 LoyaltyRulesGeneration(void);
 extern ProgramConfig *LoyaltyGetProgram(int64 program_id);
 extern ProgramConfig *LoyaltyGetProgramByCode(const char *code);
 extern bool LoyaltyProgramHasTiers(int64 program_id);

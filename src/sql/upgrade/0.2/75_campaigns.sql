@@ -149,10 +149,14 @@ BEGIN
         OLD.branch_budget_points::numeric, OLD.branch_budget_money) THEN
         INSERT INTO @extschema@.campaign_change (campaign_id, what, old_value, new_value)
         VALUES (NEW.campaign_id, 'budget',
-                format('points %s, money %s, daily %s, slots %s, per branch %s points %s money', OLD.budget_points, OLD.budget_money,
-                       OLD.daily_budget_points, OLD.budget_slots, OLD.branch_budget_points, OLD.branch_budget_money),
-                format('points %s, money %s, daily %s, slots %s, per branch %s points %s money', NEW.budget_points, NEW.budget_money,
-                       NEW.daily_budget_points, NEW.budget_slots, NEW.branch_budget_points, NEW.branch_budget_money));
+                format('points %s, money %s, daily points %s, slots %s, per branch points %s, per branch money %s',
+                       coalesce(OLD.budget_points::text, 'no cap'), coalesce(OLD.budget_money::text, 'no cap'),
+                       coalesce(OLD.daily_budget_points::text, 'no cap'), OLD.budget_slots,
+                       coalesce(OLD.branch_budget_points::text, 'no cap'), coalesce(OLD.branch_budget_money::text, 'no cap')),
+                format('points %s, money %s, daily points %s, slots %s, per branch points %s, per branch money %s',
+                       coalesce(NEW.budget_points::text, 'no cap'), coalesce(NEW.budget_money::text, 'no cap'),
+                       coalesce(NEW.daily_budget_points::text, 'no cap'), NEW.budget_slots,
+                       coalesce(NEW.branch_budget_points::text, 'no cap'), coalesce(NEW.branch_budget_money::text, 'no cap')));
         PERFORM @extschema@.campaign_split_budget(NEW.campaign_id);
     END IF;
     -- the campaign's earning rules follow its schedule and status
