@@ -117,7 +117,14 @@ KeepChecks(PostingTableState *s, Relation rel)
 	s->ncheck = constr != NULL ? constr->num_check : 0;
 	s->checks = palloc0(sizeof(ExprState *) * Max(s->ncheck, 1));
 	for (i = 0; i < s->ncheck; i++)
+	{
+#if PG_VERSION_NUM >= 180000
+		/* a NOT ENFORCED constraint has no expression, as in the executor */
+		if (!constr->check[i].ccenforced)
+			continue;
+#endif
 		s->checks[i] = CompileExpr(stringToNode(constr->check[i].ccbin));
+	}
 }
 
 /* Note the indexes of a table and compile the predicates of partial ones */
