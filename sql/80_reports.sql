@@ -25,6 +25,10 @@ SELECT count(enroll('rpt_vn', k)) FROM unnest(ARRAY['c1', 'c2', 'c3', 'c4', 'c5'
 SELECT count(enroll('rpt_ru', k)) FROM unnest(ARRAY['r1', 'r2']) AS k;
 SELECT enroll('rpt_ru', 'r3', kind => 'organisation') > 0 AS enrolled;
 
+-- Order times are whole days before now in UTC: 'N days' in a zone with summer
+-- time (the test session's) would move an order by an hour, and across the
+-- shop's midnight on one hour of the day.
+SET timezone = 'UTC';
 -- Batch 1 (rpt_vn).  Points = amount / 10,000; a lot expires 100 days after the order.
 --   O1 c1 500,000  B1 80 days ago -> 50 points, expires in 20 days (next_30_days)
 --   O2 c1 300,000  B1 50 days ago -> 30 points, expires in 50 days (next_60_days)
@@ -54,6 +58,7 @@ SELECT points FROM record_order('rpt_vn', 'c6', 'O8', total => 400000, ordered_a
 SELECT return_order('rpt_vn', 'O8', 'R8', amount => 100000, branch => 'B1');
 SELECT points FROM record_order('rpt_vn', 'c7', 'O9', total => 50000, branch => 'B1', ordered_at => now() - interval '3 days');
 SELECT return_order('rpt_vn', 'O2', 'R2', amount => 150000, branch => 'B1');
+RESET timezone;
 SELECT adjust('rpt_vn', 'c1', 7, 'ADJ-1', branch => 'B1');
 
 -- rpt_ru, fixed times (Moscow is UTC+3): 5% of the value, 1 point = 1 rouble.

@@ -51,6 +51,7 @@
 #include "guc.h"
 #include "keyed_rows.h"
 #include "money.h"
+#include "invalidation.h"
 
 PG_FUNCTION_INFO_V1(accrue_order_trigger);
 PG_FUNCTION_INFO_V1(loyalty_attach);
@@ -194,7 +195,7 @@ AttachRegisterCallback(void)
 
 	if (registered)
 		return;
-	CacheRegisterRelcacheCallback(AttachRelcacheCallback, (Datum) 0);
+	LoyaltyOnRelcacheInvalidation(AttachRelcacheCallback);
 	registered = true;
 }
 

@@ -49,6 +49,7 @@
 #include "money.h"
 #include "rules.h"
 #include "spi_util.h"
+#include "invalidation.h"
 
 PG_FUNCTION_INFO_V1(quote_discounts);
 PG_FUNCTION_INFO_V1(apply_discounts_fast);
@@ -182,7 +183,7 @@ EnsurePoliciesLoaded(void)
 
 	if (!PolicyCallbackRegistered)
 	{
-		CacheRegisterRelcacheCallback(InvalidatePoliciesCallback, (Datum) 0);
+		LoyaltyOnRelcacheInvalidation(InvalidatePoliciesCallback);
 		PolicyCallbackRegistered = true;
 	}
 	if (PolicyCacheValid && CachedPolicies != NULL)

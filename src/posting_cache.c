@@ -36,6 +36,7 @@
 
 #include "posting_cache.h"
 #include "spi_util.h"
+#include "invalidation.h"
 
 static const char *const PostingTableNames[PT_COUNT] = {"balance", "member_order", "ledger", "lot"};
 
@@ -237,7 +238,7 @@ PostingCacheOpen(Oid relids[PT_COUNT])
 
 	if (!CallbackRegistered)
 	{
-		CacheRegisterRelcacheCallback(PostingCacheInvalidate, (Datum) 0);
+		LoyaltyOnRelcacheInvalidation(PostingCacheInvalidate);
 		CacheRegisterSyscacheCallback(PROCOID, PostingCacheFunctionChanged, (Datum) 0);
 		CallbackRegistered = true;
 	}

@@ -26,6 +26,7 @@
 #include "money.h"
 #include "rules.h"
 #include "spi_util.h"
+#include "invalidation.h"
 
 PG_FUNCTION_INFO_V1(invalidate_rule_cache);
 
@@ -47,7 +48,7 @@ static int64 NumericColumn(HeapTuple tuple, TupleDesc desc, int attno, int digit
 void
 LoyaltyRulesInit(void)
 {
-	CacheRegisterRelcacheCallback(InvalidateRulesCallback, (Datum) 0);
+	LoyaltyOnRelcacheInvalidation(InvalidateRulesCallback);
 }
 
 /* A relcache invalidation of the rule table (or of everything) makes the cache stale */

@@ -27,6 +27,7 @@
 
 #include "security.h"
 #include "spi_util.h"
+#include "invalidation.h"
 
 PG_FUNCTION_INFO_V1(till_branches);
 PG_FUNCTION_INFO_V1(till_branch_guard);
@@ -49,7 +50,7 @@ static bool BranchAllowed(const char *branch);
 void
 LoyaltySecurityInit(void)
 {
-	CacheRegisterRelcacheCallback(InvalidateBranchesRelcache, (Datum) 0);
+	LoyaltyOnRelcacheInvalidation(InvalidateBranchesRelcache);
 	CacheRegisterSyscacheCallback(AUTHMEMROLEMEM, InvalidateBranchesSyscache, (Datum) 0);
 	CacheRegisterSyscacheCallback(AUTHOID, InvalidateBranchesSyscache, (Datum) 0);
 }

@@ -36,6 +36,7 @@
 #include "spi_util.h"
 #include "rules.h"
 #include "tiers.h"
+#include "invalidation.h"
 
 PG_FUNCTION_INFO_V1(tier_upgrade_trigger);
 PG_FUNCTION_INFO_V1(apply_member_tier);
@@ -347,7 +348,7 @@ ProgramThanksCustomers(int64 program_id)
 
 	if (!ThankYouCallbackRegistered)
 	{
-		CacheRegisterRelcacheCallback(ThankYouInvalidate, (Datum) 0);
+		LoyaltyOnRelcacheInvalidation(ThankYouInvalidate);
 		ThankYouCallbackRegistered = true;
 	}
 	if (!ThankYouValid)
