@@ -429,7 +429,7 @@ LotExpiry(const ProgramConfig *prog, TimestampTz earned_at, TimestampTz *expires
 	if (!prog->has_lifetime)
 		return false;
 	tz = CStringGetTextDatum(prog->time_zone);
-	local = DirectFunctionCall2(timestamptz_zone, tz, TimestampTzGetDatum(earned_at));
+	local = TimestampGetDatum(LoyaltyLocalTime(earned_at, prog->time_zone));
 	local = DirectFunctionCall2(timestamp_pl_interval, local, IntervalPGetDatum(&prog->lifetime));
 	if (strcmp(prog->expiry_rounding, "end_of_month") == 0)
 		unit = "month", step = "1 month";

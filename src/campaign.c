@@ -129,16 +129,6 @@ ReadCampaign(int64 campaign_id, TimestampTz at, CampaignState *c)
 	strlcpy(c->time_zone, SPI_getvalue(t, d, 14), sizeof(c->time_zone));
 }
 
-/* The local date of a time in a time zone: (at AT TIME ZONE zone)::date */
-static DateADT
-LocalDay(TimestampTz at, const char *zone)
-{
-	Datum		local = DirectFunctionCall2(timestamptz_zone, CStringGetTextDatum(zone),
-											TimestampTzGetDatum(at));
-
-	return DatumGetDateADT(DirectFunctionCall1(timestamp_date, local));
-}
-
 /* Campaigns read by this backend since the rule cache last changed */
 #define MAX_KEPT_CAMPAIGNS 16
 static CampaignState KeptCampaigns[MAX_KEPT_CAMPAIGNS];
@@ -167,7 +157,8 @@ ReadCampaignKept(int64 campaign_id, TimestampTz at, CampaignState *c)
 		if (KeptCampaignIds[i] == campaign_id)
 		{
 			*c = KeptCampaigns[i];
-			c->day = LocalDay(at, c->time_zone);
+			c->day = DatumGetDateADT(DirectFunctionCall1(timestamp_date,
+														 TimestampGetDatum(LoyaltyLocalTime(at, c->time_zone))));
 			return;
 		}
 	}

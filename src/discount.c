@@ -349,6 +349,7 @@ JsonNumeric(JsonbValue *elem, const char *key)
 											   ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
 }
 
+/* Order quote lines by line number, then as they were given */
 static int
 CompareLines(const void *a, const void *b)
 {
@@ -482,8 +483,7 @@ LocalDayHour(const char *time_zone, TimestampTz at, int *weekday, int *hour)
 	fsec_t		fsec;
 	int			dow;
 
-	local = DatumGetTimestamp(DirectFunctionCall2(timestamptz_zone, CStringGetTextDatum(time_zone),
-												  TimestampTzGetDatum(at)));
+	local = LoyaltyLocalTime(at, time_zone);
 	if (TIMESTAMP_NOT_FINITE(local) || timestamp2tm(local, NULL, &tm, &fsec, NULL, NULL) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
@@ -830,6 +830,7 @@ typedef struct DiscountRow
 	int64		amount;			/* hundredths */
 } DiscountRow;
 
+/* Order discount rows by policy, line and amount */
 static int
 CompareRows(const void *a, const void *b)
 {

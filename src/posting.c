@@ -300,6 +300,20 @@ InsertLot(Posting *p, const EarnValues *ev, Points balance)
 							 PostingRow(p, PT_LOT, PCL_LOT, cols, lengthof(cols)));
 }
 
+/* The attribute numbers of the balance columns an earning changes, by BalanceColumn */
+static const AttrNumber *
+BalanceAttnums(Posting *p)
+{
+	ColumnValue names[BC_COUNT];
+	int			i;
+
+	memset(names, 0, sizeof(names));
+	for (i = 0; i < BC_COUNT; i++)
+		names[i].name = PostingBalanceColumns[i];
+	return PostingCacheColumns(p->cache, p->rri[PT_BALANCE].ri_RelationDesc, PCL_BALANCE,
+							   names, BC_COUNT);
+}
+
 /* Add the order to the locked balance row; returns the new balance */
 static Points
 UpdateBalance(Posting *p, TupleTableSlot *old, const EarnValues *ev)
@@ -308,14 +322,12 @@ UpdateBalance(Posting *p, TupleTableSlot *old, const EarnValues *ev)
 	TupleDesc	desc = RelationGetDescr(rel);
 	TupleTableSlot *row = ExecInitExtraTupleSlot(p->estate, desc, &TTSOpsVirtual);
 	Points		earned = DatumGetPoints(ev->values[EP_POINTS]);
-	ColumnValue names[] = {{"points"}, {"earned_total"}, {"orders"}, {"last_order_at"}, {"updated_at"}};
-	const AttrNumber *attnums = PostingCacheColumns(p->cache, rel, PCL_BALANCE,
-													names, lengthof(names));
-	AttrNumber	a_points = attnums[0] - 1;
-	AttrNumber	a_earned = attnums[1] - 1;
-	AttrNumber	a_orders = attnums[2] - 1;
-	AttrNumber	a_last = attnums[3] - 1;
-	AttrNumber	a_updated = attnums[4] - 1;
+	const AttrNumber *attnums = BalanceAttnums(p);
+	AttrNumber	a_points = attnums[BC_POINTS] - 1;
+	AttrNumber	a_earned = attnums[BC_EARNED_TOTAL] - 1;
+	AttrNumber	a_orders = attnums[BC_ORDERS] - 1;
+	AttrNumber	a_last = attnums[BC_LAST_ORDER_AT] - 1;
+	AttrNumber	a_updated = attnums[BC_UPDATED_AT] - 1;
 	TimestampTz ordered_at = DatumGetTimestampTz(ev->values[EP_ORDERED_AT]);
 	Points		points;
 

@@ -40,8 +40,11 @@
 
 static const char *const PostingTableNames[PT_COUNT] = {"balance", "member_order", "ledger", "lot"};
 
-/* The balance columns an earning changes (its triggers fire on these) */
-static const char *const BalanceChanged[] = {"points", "earned_total", "orders", "last_order_at", "updated_at"};
+/* The balance columns an earning changes, by BalanceColumn */
+const char *const PostingBalanceColumns[BC_COUNT] = {
+	[BC_POINTS] = "points", [BC_EARNED_TOTAL] = "earned_total", [BC_ORDERS] = "orders",
+	[BC_LAST_ORDER_AT] = "last_order_at", [BC_UPDATED_AT] = "updated_at",
+};
 
 static MemoryContext CacheContext = NULL;
 static PostingCache *Cache = NULL;	/* NULL until built */
@@ -210,7 +213,6 @@ BuildCache(const Oid relids[PT_COUNT])
 		Relation	rel = table_open(relids[t], NoLock);
 		PostingTableState *s = &cache->tables[t];
 
-		cache->relids[t] = relids[t];
 		KeepChecks(s, rel);
 		KeepIndexes(s, rel);
 		KeepTriggers(s, rel);
@@ -246,7 +248,7 @@ PostingCacheOpen(Oid relids[PT_COUNT])
 	{
 		for (t = 0; t < PT_COUNT; t++)
 		{
-			relids[t] = Cache->relids[t];
+			relids[t] = KeptRelids[t];
 			LockRelationOid(relids[t], RowExclusiveLock);
 		}
 		/* invalidations taken in with the locks may have changed a table */
@@ -366,12 +368,12 @@ PostingCacheBalanceChanged(PostingCache *cache, Oid relid)
 		return bms_copy(cache->balance_changed);
 	if (cache != NULL)
 		old = MemoryContextSwitchTo(CacheContext);
-	for (i = 0; i < lengthof(BalanceChanged); i++)
+	for (i = 0; i < BC_COUNT; i++)
 	{
-		AttrNumber	attnum = get_attnum(relid, BalanceChanged[i]);
+		AttrNumber	attnum = get_attnum(relid, PostingBalanceColumns[i]);
 
 		if (attnum == InvalidAttrNumber)
-			elog(ERROR, "column loyalty.balance.%s does not exist", BalanceChanged[i]);
+			elog(ERROR, "column loyalty.balance.%s does not exist", PostingBalanceColumns[i]);
 		cols = bms_add_member(cols, attnum - FirstLowInvalidHeapAttributeNumber);
 	}
 	if (cache == NULL)

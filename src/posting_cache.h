@@ -23,13 +23,26 @@ typedef enum PostingTable
 	PT_COUNT
 } PostingTable;
 
+/* The balance columns an earning changes (its triggers fire on these) */
+typedef enum BalanceColumn
+{
+	BC_POINTS,
+	BC_EARNED_TOTAL,
+	BC_ORDERS,
+	BC_LAST_ORDER_AT,
+	BC_UPDATED_AT,
+	BC_COUNT
+} BalanceColumn;
+
+extern const char *const PostingBalanceColumns[BC_COUNT];
+
 /* The column lists whose attribute numbers are kept */
 typedef enum PostingColumnList
 {
 	PCL_ORDER,					/* the order row's columns */
 	PCL_ENTRY,					/* the earning entry's columns */
 	PCL_LOT,					/* the lot's columns */
-	PCL_BALANCE,				/* the balance columns an earning changes */
+	PCL_BALANCE,				/* the balance columns an earning changes, BalanceColumn order */
 	PCL_BALANCE_KEY,			/* member_id, program_id of the balance */
 	PCL_COUNT
 } PostingColumnList;
@@ -60,7 +73,6 @@ typedef struct PostingTableState
 /* Everything kept for the posting path */
 typedef struct PostingCache
 {
-	Oid			relids[PT_COUNT];
 	PostingTableState tables[PT_COUNT];
 	AttrNumber *columns[PCL_COUNT];
 	Bitmapset  *balance_changed;

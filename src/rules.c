@@ -91,6 +91,14 @@ LoyaltyRulesGeneration(void)
 	return RulesGeneration;
 }
 
+/* A time as the wall clock of a time zone shows it: at AT TIME ZONE zone */
+Timestamp
+LoyaltyLocalTime(TimestampTz at, const char *zone)
+{
+	return DatumGetTimestamp(DirectFunctionCall2(timestamptz_zone, CStringGetTextDatum(zone),
+												 TimestampTzGetDatum(at)));
+}
+
 /* Make sure the cache is loaded and current */
 static void
 EnsureRulesLoaded(void)

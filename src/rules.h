@@ -83,6 +83,7 @@ typedef struct ProgramConfig
 
 extern void LoyaltyRulesInit(void);
 extern uint64 LoyaltyRulesGeneration(void);
+extern Timestamp LoyaltyLocalTime(TimestampTz at, const char *zone);
 extern ProgramConfig *LoyaltyGetProgram(int64 program_id);
 extern ProgramConfig *LoyaltyGetProgramByCode(const char *code);
 extern bool LoyaltyProgramHasTiers(int64 program_id);

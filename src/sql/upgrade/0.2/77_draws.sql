@@ -7,39 +7,6 @@ ALTER TABLE @extschema@.prize_pool ADD COLUMN prize_points @extschema@.points;
 
 COMMENT ON COLUMN @extschema@.prize_pool.prize_points IS 'Points a prize of kind points credits to the winner (its value is set to them at the program''s point value)';
 
-CREATE OR REPLACE FUNCTION @extschema@.prize_pool_check()
-RETURNS trigger
-LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    IF NEW.odds IS NOT NULL AND (NEW.odds < 0 OR NEW.odds > 1) THEN
-        RAISE EXCEPTION 'odds of prize "%" must be between 0 and 1', NEW.name USING ERRCODE = 'LC001',
-            DETAIL = format('They are %s.', NEW.odds);
-    END IF;
-    IF TG_OP = 'INSERT' AND NEW.stock IS NULL THEN
-        NEW.stock := NEW.initial_stock;
-    END IF;
-    IF NEW.kind = 'points' THEN
-        IF NEW.prize_points IS NULL OR NEW.prize_points::numeric <= 0 THEN
-            RAISE EXCEPTION 'points prize "%" needs its points', NEW.name USING ERRCODE = 'LC001',
-                HINT = 'Set prize_points to more than zero.';
-        END IF;
-        SELECT round(NEW.prize_points::numeric * p.point_value, 2) INTO NEW.value
-          FROM @extschema@.campaign c JOIN @extschema@.program p ON p.program_id = c.program_id
-         WHERE c.campaign_id = NEW.campaign_id;
-    ELSIF NEW.prize_points IS NOT NULL THEN
-        RAISE EXCEPTION 'prize "%" of kind % has points', NEW.name, NEW.kind USING ERRCODE = 'LC001',
-            HINT = 'Only a prize of kind points has prize_points.';
-    END IF;
-    RETURN NEW;
-END
-$$;
-
-COMMENT ON FUNCTION @extschema@.prize_pool_check() IS 'Trigger: odds between 0 and 1; a new pool''s stock starts at its initial stock; a points prize has its points, and its value is those points at the point value';
-
-ALTER FUNCTION @extschema@.prize_pool_check() SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
-
 COMMENT ON FUNCTION @extschema@.draw(text, text, text, text, timestamptz) IS
 'A lucky draw for a document: one strong random number against the pools'' odds; a win takes stock (never below zero), the daily cap and the budget in this transaction and gets a prize code, and a points prize credits its points (ledger kind bonus, source draw); a retry returns the first result';
 
